@@ -1,0 +1,95 @@
+"""Settings: one validated object built from flags, environment, a TOML file and defaults (design §10)."""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any, Literal
+
+import platformdirs
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+from mcp_server_jobs.errors import InvalidInput
+from mcp_server_jobs.schedule import zone
+
+ENV_PREFIX = "MCP_JOBS_"
+KNOWN_BACKENDS = ("model", "sampling", "mcp-agent", "command", "dry-run")
+
+
+def default_db_path() -> Path:
+    """`jobs.db` in the user's data directory for this app."""
+    return Path(platformdirs.user_data_dir("mcp-server-jobs", appauthor=False)) / "jobs.db"
+
+
+def machine_timezone() -> str:
+    """The machine's IANA timezone name, or UTC when it cannot be told."""
+    try:
+        import tzlocal
+
+        name = tzlocal.get_localzone_name()
+    except Exception:  # tzlocal raises several types on odd systems; UTC is a safe answer
+        return "UTC"
+    return name or "UTC"
+
+
+class Settings(BaseModel):
+    """Everything the server is configured with."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    transport: Literal["stdio", "http"] = "stdio"
+    host: str = "127.0.0.1"
+    port: int = Field(default=7803, ge=1, le=65535)
+    db: Path = Field(default_factory=default_db_path)
+    user: str = Field(default="local", min_length=1, max_length=100)
+    timezone: str = Field(default_factory=machine_timezone)
+    backends: tuple[str, ...] = ("model", "sampling")
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_zone(cls, value: str) -> str:
+        return zone(value).key
+
+    @field_validator("backends", mode="before")
+    @classmethod
+    def _split_backends(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            value = [part.strip() for part in value.split(",") if part.strip()]
+        unknown = [name for name in value if name not in KNOWN_BACKENDS]
+        if unknown:
+            raise ValueError(f"unknown backend {', '.join(unknown)}; choose from {', '.join(KNOWN_BACKENDS)}")
+        return tuple(value)
+
+
+def load_settings(
+    flags: Mapping[str, Any],
+    environ: Mapping[str, str] | None = None,
+    config_file: Path | None = None,
+) -> Settings:
+    """Merge flag > environment > TOML file > default; unset flags are None. Raises InvalidInput."""
+    environ = os.environ if environ is None else environ
+    if config_file is None and environ.get(ENV_PREFIX + "CONFIG"):
+        config_file = Path(environ[ENV_PREFIX + "CONFIG"])
+    file_values: dict[str, Any] = {}
+    if config_file is not None:
+        try:
+            file_values = tomllib.loads(config_file.read_text(encoding="utf-8"))
+        except (OSError, tomllib.TOMLDecodeError) as exc:
+            raise InvalidInput(f"config file {config_file}: {exc}") from exc
+    values: dict[str, Any] = {}
+    for name in Settings.model_fields:
+        env_value = environ.get(ENV_PREFIX + name.upper())
+        for source in (flags.get(name), env_value or None, file_values.get(name)):
+            if source is not None:
+                values[name] = source
+                break
+    unknown = sorted(set(file_values) - set(Settings.model_fields))
+    if unknown:
+        raise InvalidInput(f"config file {config_file}: unknown key(s) {', '.join(unknown)}")
+    try:
+        return Settings(**values)
+    except ValidationError as exc:
+        problems = "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors())
+        raise InvalidInput(f"invalid settings: {problems}") from exc

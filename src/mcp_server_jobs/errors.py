@@ -1,0 +1,54 @@
+"""One error hierarchy for the whole server.
+
+Every error a client can cause is a `JobsError`; its message says what was wrong and how to
+fix it, and the MCP layer hands it to the model as a tool error. Anything else is a bug.
+"""
+
+from __future__ import annotations
+
+
+class JobsError(Exception):
+    """Something went wrong with a jobs request."""
+
+    def __init__(self, message: str | None = None) -> None:
+        super().__init__(message or (self.__doc__ or "").strip())
+
+
+class InvalidInput(JobsError):
+    """The request's arguments are not valid."""
+
+
+class JobNotFound(JobsError):
+    """No such job."""
+
+    def __init__(self, job_id: str) -> None:
+        # The same text for a missing id and another user's id: existence must not leak.
+        super().__init__(
+            f"No job with id {job_id!r}. Check the id: job_retrieval_by_keywords or "
+            "job_retrieval_semantic list your jobs with their ids."
+        )
+        self.job_id = job_id
+
+
+class MessageNotFound(JobsError):
+    """No such inbox message."""
+
+    def __init__(self, message_ids: list[str]) -> None:
+        ids = ", ".join(repr(i) for i in message_ids)
+        super().__init__(f"No inbox message with id {ids}. inbox_list shows your messages with their ids.")
+
+
+class ForbiddenTransition(JobsError):
+    """That status change is not allowed."""
+
+
+class DependencyError(JobsError):
+    """The job's dependencies are not valid."""
+
+
+class Conflict(JobsError):
+    """The job changed while this request was being handled; read it again and retry."""
+
+
+class StoreError(JobsError):
+    """The job database could not be used."""

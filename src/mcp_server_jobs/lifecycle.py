@@ -1,0 +1,64 @@
+"""The status transition table of design §3: the only place that says which changes are allowed."""
+
+from __future__ import annotations
+
+from mcp_server_jobs.errors import ForbiddenTransition
+from mcp_server_jobs.models import JobStatus as S
+
+# Every status change anywhere in the server is checked against this table.
+TRANSITIONS: dict[S, frozenset[S]] = {
+    S.PENDING: frozenset({S.ACTIVE, S.BLOCKED, S.PAUSED, S.CANCELLED}),
+    S.ACTIVE: frozenset({S.IN_PROGRESS, S.PAUSED, S.BLOCKED, S.PENDING, S.COMPLETED, S.FAILED, S.CANCELLED}),
+    S.IN_PROGRESS: frozenset({S.ACTIVE, S.COMPLETED, S.FAILED, S.PAUSED, S.CANCELLED}),
+    S.PAUSED: frozenset({S.ACTIVE, S.PENDING, S.CANCELLED}),
+    S.BLOCKED: frozenset({S.ACTIVE, S.PENDING, S.CANCELLED}),
+    S.COMPLETED: frozenset({S.ARCHIVED}),
+    # A failed job can be retried from the chat (job_update status=ACTIVE).
+    S.FAILED: frozenset({S.ACTIVE, S.ARCHIVED}),
+    S.CANCELLED: frozenset({S.ARCHIVED}),
+    S.ARCHIVED: frozenset(),
+}
+
+# What a client may ask for through job_update, and from where.
+CLIENT_TARGETS: dict[S, frozenset[S]] = {
+    S.ACTIVE: frozenset({S.PAUSED, S.BLOCKED, S.FAILED}),
+    S.COMPLETED: frozenset({S.ACTIVE, S.PAUSED}),
+    S.ARCHIVED: frozenset({S.COMPLETED, S.FAILED, S.CANCELLED}),
+}
+
+_MEANING = {
+    S.ACTIVE: "ACTIVE resumes a PAUSED job, unblocks a BLOCKED one or retries a FAILED one",
+    S.COMPLETED: "COMPLETED ends an ACTIVE or PAUSED ONGOING job whose goal was met",
+    S.ARCHIVED: "ARCHIVED hides a COMPLETED, FAILED or CANCELLED job from default listings",
+}
+
+
+def allowed(current: S, target: S) -> bool:
+    """Whether the table allows `current` → `target`."""
+    return target in TRANSITIONS[current]
+
+
+def check(current: S, target: S) -> None:
+    """Raise ForbiddenTransition, naming the allowed targets, unless `current` → `target` is allowed."""
+    if allowed(current, target):
+        return
+    options = ", ".join(sorted(TRANSITIONS[current])) or "none (it is final)"
+    raise ForbiddenTransition(
+        f"A {current} job cannot become {target}. From {current} it can become: {options}."
+    )
+
+
+def check_client(current: S, target: S) -> None:
+    """Like `check`, for a status a client asked for in job_update; says what job_update can do."""
+    sources = CLIENT_TARGETS.get(target)
+    if sources is None:
+        options = "; ".join(_MEANING.values())
+        raise ForbiddenTransition(
+            f"job_update cannot set status {target}. It can set: {options}. "
+            "Use job_pause to pause and job_cancel to cancel."
+        )
+    if current not in sources:
+        raise ForbiddenTransition(
+            f"This job is {current}, so it cannot be set to {target}: {_MEANING[target]}."
+        )
+    check(current, target)

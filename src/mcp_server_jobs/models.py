@@ -1,0 +1,392 @@
+"""Domain models shared by server, scheduler and store: jobs, runs, inbox messages.
+
+Field types carry their bounds and descriptions, so a tool's input schema and the model that
+validates stored data are built from the same declarations.
+"""
+
+from __future__ import annotations
+
+import json
+import secrets
+from datetime import datetime, timedelta
+from enum import StrEnum
+from typing import Annotated, Any
+
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field
+
+from mcp_server_jobs.errors import InvalidInput
+from mcp_server_jobs.schedule import (
+    Schedule,
+    normalize_cron,
+    parse_datetime,
+    parse_duration,
+    zone,
+)
+
+
+class JobType(StrEnum):
+    """How a job is scheduled."""
+
+    ONE_OFF = "ONE_OFF"
+    SCHEDULED = "SCHEDULED"
+    RECURRING = "RECURRING"
+    ONGOING = "ONGOING"
+
+
+class JobStatus(StrEnum):
+    """Where a job is in its lifecycle (design §3)."""
+
+    PENDING = "PENDING"
+    ACTIVE = "ACTIVE"
+    IN_PROGRESS = "IN_PROGRESS"
+    PAUSED = "PAUSED"
+    BLOCKED = "BLOCKED"
+    COMPLETED = "COMPLETED"
+    FAILED = "FAILED"
+    CANCELLED = "CANCELLED"
+    ARCHIVED = "ARCHIVED"
+
+
+LIVE_STATUSES = frozenset(
+    {JobStatus.PENDING, JobStatus.ACTIVE, JobStatus.IN_PROGRESS, JobStatus.PAUSED, JobStatus.BLOCKED}
+)
+TERMINAL_STATUSES = frozenset({JobStatus.COMPLETED, JobStatus.FAILED, JobStatus.CANCELLED})
+
+
+class Notify(StrEnum):
+    """When a run's result goes to the inbox."""
+
+    AUTO = "auto"
+    ALWAYS = "always"
+    ON_COMPLETION = "on_completion"
+    NEVER = "never"
+
+
+class RunOutcome(StrEnum):
+    """How one run ended."""
+
+    RUNNING = "running"
+    SUCCEEDED = "succeeded"
+    FAILED = "failed"
+    INTERRUPTED = "interrupted"
+    MISSED = "missed"
+    SKIPPED = "skipped"
+
+
+_ID_ALPHABET = "0123456789abcdefghjkmnpqrstvwxyz"
+
+
+def new_id(prefix: str) -> str:
+    """A short random id such as 'job_7f3k2m9q1x' (50 bits: no collision in any one database)."""
+    return prefix + "_" + "".join(secrets.choice(_ID_ALPHABET) for _ in range(10))
+
+
+# --- bounded field types ----------------------------------------------------------------------
+
+MAX_METADATA_BYTES = 8192
+ONGOING_DEFAULT_SPAN = timedelta(days=30)
+ONGOING_DEFAULT_MAX_RUNS = 100
+MIN_EVERY = timedelta(seconds=1)
+MAX_EVERY = timedelta(days=366)
+MAX_DELAY = timedelta(days=5 * 366)
+# A run_at this far in the past is taken as "now" (clock skew between the client and this server).
+PAST_TOLERANCE = timedelta(seconds=60)
+
+
+def _metadata_size(value: dict[str, Any]) -> dict[str, Any]:
+    size = len(json.dumps(value, separators=(",", ":"), default=str))
+    if size > MAX_METADATA_BYTES:
+        raise ValueError(
+            f"metadata is {size} bytes as JSON; keep it under {MAX_METADATA_BYTES} bytes "
+            "(put long text in the description)"
+        )
+    return value
+
+
+JobId = Annotated[
+    str,
+    Field(min_length=1, max_length=64, description="A job id as returned by job_create.", examples=["job_7f3k2m9q1x"]),
+]
+Title = Annotated[
+    str,
+    Field(min_length=1, max_length=200, description="Short name of the job, shown in lists and the inbox."),
+]
+Description = Annotated[
+    str,
+    Field(
+        min_length=1,
+        max_length=10_000,
+        description="What to do, in natural language: the agent's full instructions for each run.",
+    ),
+]
+EndCondition = Annotated[
+    str,
+    Field(
+        min_length=1,
+        max_length=2_000,
+        description="ONGOING only (required there): the condition, judged after every run, that ends the job.",
+        examples=["The pricing page shows a price below $20/month"],
+    ),
+]
+DedupKey = Annotated[
+    str,
+    Field(
+        min_length=1,
+        max_length=200,
+        description="Idempotency key: creating again with the same key returns the live job instead of a copy.",
+    ),
+]
+Metadata = Annotated[
+    dict[str, Any],
+    Field(description=f"Free JSON object returned as given (at most {MAX_METADATA_BYTES} bytes)."),
+    AfterValidator(_metadata_size),
+]
+DependsOn = Annotated[
+    list[JobId],
+    Field(
+        max_length=20,
+        description="Ids of jobs that must COMPLETE first; their outputs are given to this job's runs.",
+    ),
+]
+Reason = Annotated[str, Field(max_length=500, description="Why, in a few words; shown as the status reason.")]
+
+
+class Entity(BaseModel):
+    """A person, company, page or thing the job is about."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    name: str = Field(min_length=1, max_length=200, description="Its name, e.g. 'Acme Corp'.")
+    kind: str | None = Field(
+        default=None, max_length=50, description="What it is: person, company, url, product..."
+    )
+    details: str | None = Field(default=None, max_length=2_000, description="Anything useful about it.")
+
+
+Entities = Annotated[list[Entity], Field(max_length=50, description="People, companies, pages the job is about.")]
+
+DurationValue = Annotated[
+    str | float,
+    Field(
+        description="A duration: '90s', '30m', '2h', '3d', '1w', '1h30m', ISO 8601 'PT30M' / 'P3D', or seconds.",
+        examples=["30m", "1d"],
+    ),
+]
+DateTimeText = Annotated[
+    str,
+    Field(
+        max_length=64,
+        description="ISO 8601 datetime; without an offset it is read in the schedule's timezone.",
+        examples=["2026-11-23T09:00:00", "2026-11-23T09:00:00+01:00"],
+    ),
+]
+
+
+class ScheduleInput(BaseModel):
+    """When a job runs, as a client writes it. Which fields apply depends on `job_type`."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    run_at: DateTimeText | None = Field(
+        default=None,
+        description="ONE_OFF: when to run. RECURRING/ONGOING: the first run. SCHEDULED: not before this.",
+    )
+    delay: DurationValue | None = Field(
+        default=None, description="Instead of run_at: how long from now, e.g. '2h' or '3d'."
+    )
+    cron: str | None = Field(
+        default=None,
+        max_length=120,
+        description=(
+            "SCHEDULED (or ONGOING): cron 'minute hour day-of-month month day-of-week' read in `timezone`; "
+            "6 fields put seconds first; @hourly @daily @weekly @monthly @yearly."
+        ),
+        examples=["0 9 * * 1", "30 8 * * 1-5", "@daily"],
+    )
+    every: DurationValue | None = Field(
+        default=None, description="RECURRING / ONGOING: time between runs, at least 1s, e.g. '1h' or '1d'."
+    )
+    timezone: str | None = Field(
+        default=None,
+        max_length=64,
+        description="IANA timezone, e.g. 'Europe/Paris'. Default: the server's timezone.",
+        examples=["Europe/Paris", "America/New_York", "UTC"],
+    )
+    end_at: DateTimeText | None = Field(
+        default=None, description="No run starts after this time. ONGOING default: 30 days after the start."
+    )
+    max_runs: int | None = Field(
+        default=None, ge=1, le=100_000, description="Stop after this many runs. ONGOING default: 100."
+    )
+
+
+def _bad(message: str) -> InvalidInput:
+    return InvalidInput(f"schedule: {message}")
+
+
+def build_schedule(job_type: JobType, spec: ScheduleInput, default_timezone: str, now: datetime) -> Schedule:
+    """Check `spec` against the job type and resolve it to absolute times. Raises InvalidInput."""
+    try:
+        tz = zone(spec.timezone or default_timezone)
+        run_at = parse_datetime(spec.run_at, tz, field="run_at") if spec.run_at else None
+        end_at = parse_datetime(spec.end_at, tz, field="end_at") if spec.end_at else None
+        delay = parse_duration(spec.delay, field="delay") if spec.delay is not None else None
+        every = parse_duration(spec.every, field="every") if spec.every is not None else None
+        cron = normalize_cron(spec.cron) if spec.cron is not None else None
+    except ValueError as exc:
+        raise _bad(str(exc)) from exc
+
+    if run_at and delay is not None:
+        raise _bad("give either run_at or delay, not both")
+    if delay is not None:
+        if delay > MAX_DELAY:
+            raise _bad("delay is longer than 5 years; pick a nearer time")
+        run_at = now + delay
+    if run_at and run_at < now - PAST_TOLERANCE:
+        raise _bad(
+            f"run_at {spec.run_at!r} is in the past (now is {now.astimezone(tz).isoformat(timespec='seconds')} "
+            f"in {tz.key}); give a future time, use delay, or leave both out to start now"
+        )
+    run_at = max(run_at, now) if run_at else None
+    _check_shape(job_type, cron, every)
+    if every is not None and not MIN_EVERY <= every <= MAX_EVERY:
+        raise _bad(f"every must be between 1s and 366d, got {spec.every!r}")
+
+    max_runs = spec.max_runs
+    if job_type is JobType.ONE_OFF:
+        if end_at or max_runs:
+            raise _bad("end_at and max_runs do not apply to ONE_OFF (it runs once)")
+        run_at = run_at or now
+    elif job_type in (JobType.RECURRING, JobType.ONGOING) and every is not None:
+        run_at = run_at or now
+    if job_type is JobType.ONGOING:
+        end_at = end_at or (run_at or now) + ONGOING_DEFAULT_SPAN
+        max_runs = max_runs or ONGOING_DEFAULT_MAX_RUNS
+    if end_at and end_at <= (run_at or now):
+        raise _bad(f"end_at {spec.end_at!r} is not after the first run; move it later or drop it")
+
+    schedule = Schedule(
+        run_at=run_at,
+        cron=cron,
+        every_seconds=int(every.total_seconds()) if every is not None else None,
+        timezone=tz.key,
+        end_at=end_at,
+        max_runs=max_runs,
+    )
+    if schedule.first_run(now) is None:
+        raise _bad("the schedule has no run before end_at; move end_at later")
+    return schedule
+
+
+def _check_shape(job_type: JobType, cron: str | None, every: timedelta | None) -> None:
+    """Each job type fires one way; say which fields it takes when it is given others."""
+    if job_type is JobType.ONE_OFF and (cron or every is not None):
+        raise _bad("ONE_OFF runs once: give run_at or delay (or neither, to run now), not cron/every")
+    if job_type is JobType.SCHEDULED and (not cron or every is not None):
+        raise _bad("SCHEDULED needs cron (e.g. '0 9 * * 1' for Mondays at 09:00) and no every")
+    if job_type is JobType.RECURRING and (every is None or cron):
+        raise _bad("RECURRING needs every (e.g. '6h') and no cron; use SCHEDULED for calendar times")
+    if job_type is JobType.ONGOING and (every is None) == (cron is None):
+        raise _bad("ONGOING needs exactly one of every (e.g. '1h') or cron (e.g. '0 9 * * *')")
+
+
+# --- stored records ---------------------------------------------------------------------------
+
+
+class Job(BaseModel):
+    """A job as stored."""
+
+    id: str
+    user_id: str
+    title: str
+    description: str
+    job_type: JobType
+    schedule: Schedule
+    end_condition: str | None = None
+    depends_on: list[str] = Field(default_factory=list)
+    related_entities: list[Entity] = Field(default_factory=list)
+    notify: Notify = Notify.AUTO
+    metadata: dict[str, Any] = Field(default_factory=dict)
+    dedup_key: str | None = None
+    status: JobStatus
+    status_reason: str | None = None
+    next_run_at: datetime | None = None
+    last_run_at: datetime | None = None
+    run_count: int = 0
+    consecutive_failures: int = 0
+    pause_requested: bool = False
+    version: int = Field(default=0, description="Bumped on every write; guards read-modify-write.")
+    created_at: datetime
+    updated_at: datetime
+
+
+class JobChanges(BaseModel):
+    """Fields to change on a job; only the fields explicitly set are written."""
+
+    title: str | None = None
+    description: str | None = None
+    schedule: Schedule | None = None
+    end_condition: str | None = None
+    depends_on: list[str] | None = None
+    related_entities: list[Entity] | None = None
+    notify: Notify | None = None
+    metadata: dict[str, Any] | None = None
+    status: JobStatus | None = None
+    status_reason: str | None = None
+    next_run_at: datetime | None = None
+    pause_requested: bool | None = None
+    consecutive_failures: int | None = None
+
+
+class NewJob(BaseModel):
+    """What the store needs to insert a job; ids and timestamps come from the caller."""
+
+    id: str
+    user_id: str
+    title: str
+    description: str
+    job_type: JobType
+    schedule: Schedule
+    end_condition: str | None
+    depends_on: list[str]
+    related_entities: list[Entity]
+    notify: Notify
+    metadata: dict[str, Any]
+    dedup_key: str | None
+    status: JobStatus
+    status_reason: str | None
+    next_run_at: datetime | None
+    created_at: datetime
+
+
+class Run(BaseModel):
+    """One execution of a job."""
+
+    id: str
+    job_id: str
+    scheduled_for: datetime | None
+    started_at: datetime | None
+    finished_at: datetime | None
+    attempt: int
+    outcome: RunOutcome
+    output: str | None = None
+    summary: str | None = None
+    verdict: dict[str, Any] | None = None
+    error: str | None = None
+    backend: str | None = None
+    usage: dict[str, Any] | None = None
+    lease_owner: str | None = None
+    lease_until: datetime | None = None
+
+
+class InboxMessage(BaseModel):
+    """A message for a user, usually a job's report."""
+
+    id: str
+    user_id: str
+    job_id: str | None
+    run_id: str | None
+    title: str
+    body: str
+    created_at: datetime
+    read_at: datetime | None = None

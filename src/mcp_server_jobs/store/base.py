@@ -1,0 +1,130 @@
+"""The store's contract: what any database behind the server must do.
+
+Every method that takes a `user_id` sees only that user's rows; a row of another user behaves
+exactly as a missing one. Methods raise `JobNotFound`, `ForbiddenTransition`, `Conflict` or
+`StoreError` (driver failures, converted at this boundary) and nothing else.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from types import TracebackType
+from typing import Self
+
+from mcp_server_jobs.models import InboxMessage, Job, JobChanges, JobStatus, JobType, NewJob, Run
+
+
+@dataclass(frozen=True)
+class JobFilter:
+    """Which of a user's jobs a listing or search may return; empty means any."""
+
+    statuses: Sequence[JobStatus] = ()
+    job_types: Sequence[JobType] = ()
+    include_archived: bool = False
+
+
+@dataclass(frozen=True)
+class KeywordHit:
+    """A job found by full-text search, with a highlighted excerpt and its rank (lower is better)."""
+
+    job: Job
+    snippet: str
+    rank: float
+
+
+class JobStore(ABC):
+    """Persistent jobs, runs and inbox messages."""
+
+    async def __aenter__(self) -> Self:
+        await self.open()
+        return self
+
+    async def __aexit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        await self.close()
+
+    @abstractmethod
+    async def open(self) -> None:
+        """Connect and bring the schema up to date (idempotent, safe for two processes at once)."""
+
+    @abstractmethod
+    async def close(self) -> None:
+        """Release the connection."""
+
+    # --- jobs ---
+
+    @abstractmethod
+    async def create_job(self, job: NewJob) -> tuple[Job, bool]:
+        """Insert `job` and its dependency edges; return (job, True).
+
+        If `job.dedup_key` is set and the user has a live job with that key, insert nothing and
+        return (that job, False). Dependencies must already exist (checked by the caller).
+        """
+
+    @abstractmethod
+    async def get_job(self, user_id: str, job_id: str) -> Job:
+        """The user's job with this id, or JobNotFound."""
+
+    @abstractmethod
+    async def get_jobs(self, user_id: str, job_ids: Sequence[str]) -> list[Job]:
+        """The user's jobs among `job_ids`, in the given order; unknown ids are left out."""
+
+    @abstractmethod
+    async def list_jobs(self, user_id: str, where: JobFilter, limit: int) -> list[Job]:
+        """The user's jobs matching `where`, newest first."""
+
+    @abstractmethod
+    async def search_keywords(
+        self, user_id: str, terms: Sequence[str], match_all: bool, where: JobFilter, limit: int
+    ) -> list[KeywordHit]:
+        """Full-text search over title, description, end condition and entities; best first.
+
+        `terms` are plain words (the store quotes them); `match_all` requires every term.
+        """
+
+    @abstractmethod
+    async def update_job(self, user_id: str, job_id: str, changes: JobChanges, *, expected_version: int) -> Job:
+        """Write the fields set in `changes` if the job is still at `expected_version`; return it.
+
+        A status change is checked against the transition table (ForbiddenTransition). A job
+        changed since it was read raises Conflict. Changing `depends_on` replaces the edges.
+        """
+
+    @abstractmethod
+    async def dependency_closure(self, job_ids: Sequence[str]) -> set[str]:
+        """Every job that `job_ids` depend on, directly or transitively (not including themselves)."""
+
+    @abstractmethod
+    async def dependents(self, job_id: str) -> list[Job]:
+        """The jobs that list `job_id` in their `depends_on`."""
+
+    # --- runs ---
+
+    @abstractmethod
+    async def list_runs(self, job_id: str, limit: int) -> list[Run]:
+        """The job's latest runs, newest first."""
+
+    # --- inbox ---
+
+    @abstractmethod
+    async def add_message(self, message: InboxMessage) -> None:
+        """Put a message in its user's inbox."""
+
+    @abstractmethod
+    async def list_messages(self, user_id: str, unread_only: bool, limit: int) -> list[InboxMessage]:
+        """The user's messages, newest first."""
+
+    @abstractmethod
+    async def count_unread(self, user_id: str) -> int:
+        """How many unread messages the user has."""
+
+    @abstractmethod
+    async def mark_read(self, user_id: str, message_ids: Sequence[str] | None, now: datetime) -> int:
+        """Mark the given messages (all unread ones if None) read at `now`; return how many changed.
+
+        Raises MessageNotFound, changing nothing, if any id is not one of the user's messages.
+        """

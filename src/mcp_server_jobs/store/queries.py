@@ -1,0 +1,106 @@
+"""Every SQL statement of the SQLite store, by name (SQLite dialect: json_each, FTS5, bm25)."""
+
+# The job columns in the order `row_to_job` reads them; depends_on is gathered in position order.
+JOB_COLUMNS = """
+    jobs.id, jobs.user_id, jobs.title, jobs.description, jobs.job_type, jobs.schedule,
+    jobs.end_condition, jobs.related_entities, jobs.notify, jobs.metadata, jobs.dedup_key,
+    jobs.status, jobs.status_reason, jobs.next_run_at, jobs.last_run_at, jobs.run_count,
+    jobs.consecutive_failures, jobs.pause_requested, jobs.version, jobs.created_at, jobs.updated_at,
+    (SELECT json_group_array(depends_on)
+       FROM (SELECT depends_on FROM job_dependencies d WHERE d.job_id = jobs.id ORDER BY d.position)
+    ) AS depends_on
+"""
+
+# Filters shared by listings and searches; :statuses and :job_types are JSON arrays ('[]' = any).
+JOB_FILTER = """
+    jobs.user_id = :user_id
+    AND (:statuses = '[]' OR jobs.status IN (SELECT value FROM json_each(:statuses)))
+    AND (:job_types = '[]' OR jobs.job_type IN (SELECT value FROM json_each(:job_types)))
+    AND (:include_archived OR jobs.status != 'ARCHIVED')
+"""
+
+INSERT_JOB = """
+INSERT INTO jobs (id, user_id, title, description, job_type, schedule, end_condition, related_entities,
+                  notify, metadata, dedup_key, status, status_reason, next_run_at, created_at, updated_at)
+VALUES (:id, :user_id, :title, :description, :job_type, :schedule, :end_condition, :related_entities,
+        :notify, :metadata, :dedup_key, :status, :status_reason, :next_run_at, :created_at, :created_at)
+"""
+
+INSERT_DEPENDENCY = """
+INSERT INTO job_dependencies (job_id, depends_on, position) VALUES (:job_id, :depends_on, :position)
+"""
+
+DELETE_DEPENDENCIES = "DELETE FROM job_dependencies WHERE job_id = :job_id"
+
+SELECT_JOB = f"SELECT {JOB_COLUMNS} FROM jobs WHERE jobs.id = :id AND jobs.user_id = :user_id"
+
+SELECT_LIVE_BY_DEDUP_KEY = f"""
+SELECT {JOB_COLUMNS} FROM jobs
+WHERE jobs.user_id = :user_id AND jobs.dedup_key = :dedup_key
+  AND jobs.status IN ('PENDING', 'ACTIVE', 'IN_PROGRESS', 'PAUSED', 'BLOCKED')
+"""
+
+SELECT_JOBS_BY_IDS = f"""
+SELECT {JOB_COLUMNS} FROM jobs
+WHERE jobs.user_id = :user_id AND jobs.id IN (SELECT value FROM json_each(:ids))
+"""
+
+LIST_JOBS = f"""
+SELECT {JOB_COLUMNS} FROM jobs WHERE {JOB_FILTER}
+ORDER BY jobs.created_at DESC, jobs.pk DESC LIMIT :limit
+"""
+
+# Title matches weigh most, then entities; snippet column -1 picks the best-matching column.
+SEARCH_JOBS = f"""
+SELECT {JOB_COLUMNS},
+       snippet(jobs_fts, -1, '**', '**', '…', 16) AS snippet,
+       bm25(jobs_fts, 10.0, 2.0, 2.0, 4.0) AS rank
+FROM jobs_fts JOIN jobs ON jobs.pk = jobs_fts.rowid
+WHERE jobs_fts MATCH :query AND {JOB_FILTER}
+ORDER BY rank LIMIT :limit
+"""
+
+SELECT_STATUS_VERSION = "SELECT status, version FROM jobs WHERE id = :id AND user_id = :user_id"
+
+DEPENDENCY_CLOSURE = """
+WITH RECURSIVE closure(id) AS (
+    SELECT depends_on FROM job_dependencies WHERE job_id IN (SELECT value FROM json_each(:ids))
+    UNION
+    SELECT d.depends_on FROM job_dependencies d JOIN closure ON d.job_id = closure.id
+)
+SELECT id FROM closure
+"""
+
+SELECT_DEPENDENTS = f"""
+SELECT {JOB_COLUMNS} FROM jobs JOIN job_dependencies dep ON dep.job_id = jobs.id
+WHERE dep.depends_on = :job_id ORDER BY jobs.pk
+"""
+
+LIST_RUNS = """
+SELECT id, job_id, scheduled_for, started_at, finished_at, attempt, outcome, output, summary, verdict,
+       error, backend, usage, lease_owner, lease_until
+FROM runs WHERE job_id = :job_id ORDER BY seq DESC LIMIT :limit
+"""
+
+INSERT_MESSAGE = """
+INSERT INTO inbox (id, user_id, job_id, run_id, title, body, created_at, read_at)
+VALUES (:id, :user_id, :job_id, :run_id, :title, :body, :created_at, :read_at)
+"""
+
+LIST_MESSAGES = """
+SELECT id, user_id, job_id, run_id, title, body, created_at, read_at FROM inbox
+WHERE user_id = :user_id AND (NOT :unread_only OR read_at IS NULL)
+ORDER BY seq DESC LIMIT :limit
+"""
+
+COUNT_UNREAD = "SELECT count(*) FROM inbox WHERE user_id = :user_id AND read_at IS NULL"
+
+SELECT_OWN_MESSAGE_IDS = """
+SELECT id FROM inbox WHERE user_id = :user_id AND id IN (SELECT value FROM json_each(:ids))
+"""
+
+MARK_READ = """
+UPDATE inbox SET read_at = :now
+WHERE user_id = :user_id AND read_at IS NULL
+  AND (:ids IS NULL OR id IN (SELECT value FROM json_each(:ids)))
+"""

@@ -1,0 +1,385 @@
+"""The SQLite store: one aiosqlite connection per process, WAL, migrations by `PRAGMA user_version`."""
+
+from __future__ import annotations
+
+import json
+import re
+import sqlite3
+from collections.abc import AsyncIterator, Sequence
+from contextlib import asynccontextmanager
+from datetime import UTC, datetime
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+import aiosqlite
+import anyio
+
+from mcp_server_jobs import lifecycle
+from mcp_server_jobs.clock import Clock, SystemClock
+from mcp_server_jobs.errors import Conflict, InvalidInput, JobNotFound, MessageNotFound, StoreError
+from mcp_server_jobs.models import (
+    Entity,
+    InboxMessage,
+    Job,
+    JobChanges,
+    JobStatus,
+    JobType,
+    NewJob,
+    Notify,
+    Run,
+    RunOutcome,
+)
+from mcp_server_jobs.schedule import Schedule
+from mcp_server_jobs.store import queries as q
+from mcp_server_jobs.store.base import JobFilter, JobStore, KeywordHit
+
+MAX_QUERY_TERMS = 32
+
+
+def to_db(when: datetime | None) -> str | None:
+    """Fixed-width UTC text, so instants compare correctly as strings."""
+    if when is None:
+        return None
+    return when.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+def from_db(text: str | None) -> datetime | None:
+    """Read an instant written by `to_db`."""
+    return None if text is None else datetime.strptime(text, "%Y-%m-%dT%H:%M:%S.%fZ").replace(tzinfo=UTC)
+
+
+def _required(text: str) -> datetime:
+    when = from_db(text)
+    assert when is not None
+    return when
+
+
+def fts_query(terms: Sequence[str], match_all: bool) -> str:
+    """An FTS5 query that treats every term as a plain word: each is quoted, none is syntax."""
+    words = [w for term in terms for w in re.findall(r"\w+", term)][:MAX_QUERY_TERMS]
+    if not words:
+        raise InvalidInput("keywords contain no words to search for; give one or more plain words")
+    return (" AND " if match_all else " OR ").join(f'"{w}"' for w in words)
+
+
+def _migrations() -> list[tuple[int, str]]:
+    folder = resources.files("mcp_server_jobs.store") / "sql"
+    found = []
+    for entry in folder.iterdir():
+        match = re.fullmatch(r"(\d{4})_\w+\.sql", entry.name)
+        if match:
+            found.append((int(match.group(1)), entry.read_text(encoding="utf-8")))
+    return sorted(found)
+
+
+def _statements(script: str) -> list[str]:
+    """Split a script into complete statements (triggers hold semicolons of their own)."""
+    statements, current = [], ""
+    for line in script.splitlines(keepends=True):
+        if not current and (not line.strip() or line.lstrip().startswith("--")):
+            continue
+        current += line
+        if sqlite3.complete_statement(current):
+            statements.append(current.strip())
+            current = ""
+    return statements
+
+
+def _job_params(job: NewJob) -> dict[str, Any]:
+    return {
+        "id": job.id,
+        "user_id": job.user_id,
+        "title": job.title,
+        "description": job.description,
+        "job_type": job.job_type.value,
+        "schedule": job.schedule.model_dump_json(),
+        "end_condition": job.end_condition,
+        "related_entities": json.dumps([e.model_dump(exclude_none=True) for e in job.related_entities]),
+        "notify": job.notify.value,
+        "metadata": json.dumps(job.metadata),
+        "dedup_key": job.dedup_key,
+        "status": job.status.value,
+        "status_reason": job.status_reason,
+        "next_run_at": to_db(job.next_run_at),
+        "created_at": to_db(job.created_at),
+    }
+
+
+def _change_value(name: str, value: Any) -> Any:
+    """A JobChanges field as its column value."""
+    if value is None:
+        return None
+    if name == "schedule":
+        return value.model_dump_json()
+    if name == "related_entities":
+        return json.dumps([e.model_dump(exclude_none=True) for e in value])
+    if name == "metadata":
+        return json.dumps(value)
+    if isinstance(value, datetime):
+        return to_db(value)
+    if isinstance(value, bool):
+        return int(value)
+    return value
+
+
+def row_to_job(row: sqlite3.Row) -> Job:
+    """A `jobs` row selected with JOB_COLUMNS."""
+    return Job(
+        id=row["id"],
+        user_id=row["user_id"],
+        title=row["title"],
+        description=row["description"],
+        job_type=JobType(row["job_type"]),
+        schedule=Schedule.model_validate_json(row["schedule"]),
+        end_condition=row["end_condition"],
+        depends_on=json.loads(row["depends_on"]),
+        related_entities=[Entity.model_validate(e) for e in json.loads(row["related_entities"])],
+        notify=Notify(row["notify"]),
+        metadata=json.loads(row["metadata"]),
+        dedup_key=row["dedup_key"],
+        status=JobStatus(row["status"]),
+        status_reason=row["status_reason"],
+        next_run_at=from_db(row["next_run_at"]),
+        last_run_at=from_db(row["last_run_at"]),
+        run_count=row["run_count"],
+        consecutive_failures=row["consecutive_failures"],
+        pause_requested=bool(row["pause_requested"]),
+        version=row["version"],
+        created_at=_required(row["created_at"]),
+        updated_at=_required(row["updated_at"]),
+    )
+
+
+def _row_to_run(row: sqlite3.Row) -> Run:
+    return Run(
+        id=row["id"],
+        job_id=row["job_id"],
+        scheduled_for=from_db(row["scheduled_for"]),
+        started_at=from_db(row["started_at"]),
+        finished_at=from_db(row["finished_at"]),
+        attempt=row["attempt"],
+        outcome=RunOutcome(row["outcome"]),
+        output=row["output"],
+        summary=row["summary"],
+        verdict=json.loads(row["verdict"]) if row["verdict"] else None,
+        error=row["error"],
+        backend=row["backend"],
+        usage=json.loads(row["usage"]) if row["usage"] else None,
+        lease_owner=row["lease_owner"],
+        lease_until=from_db(row["lease_until"]),
+    )
+
+
+def _row_to_message(row: sqlite3.Row) -> InboxMessage:
+    return InboxMessage(
+        id=row["id"],
+        user_id=row["user_id"],
+        job_id=row["job_id"],
+        run_id=row["run_id"],
+        title=row["title"],
+        body=row["body"],
+        created_at=_required(row["created_at"]),
+        read_at=from_db(row["read_at"]),
+    )
+
+
+def _filter_params(where: JobFilter) -> dict[str, Any]:
+    return {
+        "statuses": json.dumps([s.value for s in where.statuses]),
+        "job_types": json.dumps([t.value for t in where.job_types]),
+        # Asking for ARCHIVED by status is asking to see archived jobs.
+        "include_archived": where.include_archived or JobStatus.ARCHIVED in where.statuses,
+    }
+
+
+class SQLiteStore(JobStore):
+    """Jobs in one SQLite file; safe for several processes sharing it."""
+
+    def __init__(self, path: Path | str, *, clock: Clock | None = None, busy_timeout_ms: int = 10_000) -> None:
+        self.path = Path(path)
+        self.clock = clock or SystemClock()
+        self._busy_timeout_ms = busy_timeout_ms
+        self._conn: aiosqlite.Connection | None = None
+        # One connection is shared by every task of the process: a transaction must not interleave.
+        self._lock = anyio.Lock()
+
+    async def open(self) -> None:
+        """Connect, set WAL and foreign keys, apply pending migrations."""
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            conn = await aiosqlite.connect(self.path, isolation_level=None)
+            conn.row_factory = sqlite3.Row
+            await conn.execute(f"PRAGMA busy_timeout = {int(self._busy_timeout_ms)}")
+            await conn.execute("PRAGMA journal_mode = WAL")
+            await conn.execute("PRAGMA synchronous = NORMAL")
+            await conn.execute("PRAGMA foreign_keys = ON")
+        except (sqlite3.Error, OSError) as exc:
+            raise StoreError(f"cannot open the job database {self.path}: {exc}") from exc
+        self._conn = conn
+        await self._migrate()
+
+    async def close(self) -> None:
+        """Close the connection (idempotent)."""
+        if self._conn is not None:
+            await self._conn.close()
+            self._conn = None
+
+    async def _migrate(self) -> None:
+        async with self._transaction() as conn:
+            current = await self._scalar(conn, "PRAGMA user_version")
+            for number, script in _migrations():
+                if number <= current:
+                    continue
+                for statement in _statements(script):
+                    await conn.execute(statement)
+                await conn.execute(f"PRAGMA user_version = {number}")
+
+    @asynccontextmanager
+    async def _connection(self) -> AsyncIterator[aiosqlite.Connection]:
+        if self._conn is None:
+            raise StoreError("the job database is not open")
+        async with self._lock:
+            try:
+                yield self._conn
+            except sqlite3.Error as exc:
+                raise StoreError(f"job database error: {exc}") from exc
+
+    @asynccontextmanager
+    async def _transaction(self) -> AsyncIterator[aiosqlite.Connection]:
+        """A write transaction: BEGIN IMMEDIATE takes the write lock up front, so reads inside it are current."""
+        async with self._connection() as conn:
+            await conn.execute("BEGIN IMMEDIATE")
+            try:
+                yield conn
+            except BaseException:
+                await conn.rollback()
+                raise
+            await conn.commit()
+
+    @staticmethod
+    async def _scalar(conn: aiosqlite.Connection, sql: str, params: dict[str, Any] | None = None) -> Any:
+        async with conn.execute(sql, params or {}) as cursor:
+            row = await cursor.fetchone()
+        return None if row is None else row[0]
+
+    @staticmethod
+    async def _rows(conn: aiosqlite.Connection, sql: str, params: dict[str, Any]) -> list[sqlite3.Row]:
+        async with conn.execute(sql, params) as cursor:
+            return list(await cursor.fetchall())
+
+    async def _query(self, sql: str, params: dict[str, Any]) -> list[sqlite3.Row]:
+        async with self._connection() as conn:
+            return await self._rows(conn, sql, params)
+
+    # --- jobs ---
+
+    async def create_job(self, job: NewJob) -> tuple[Job, bool]:
+        async with self._transaction() as conn:
+            if job.dedup_key is not None:
+                rows = await self._rows(
+                    conn, q.SELECT_LIVE_BY_DEDUP_KEY, {"user_id": job.user_id, "dedup_key": job.dedup_key}
+                )
+                if rows:
+                    return row_to_job(rows[0]), False
+            await conn.execute(q.INSERT_JOB, _job_params(job))
+            for position, dependency in enumerate(job.depends_on):
+                await conn.execute(
+                    q.INSERT_DEPENDENCY, {"job_id": job.id, "depends_on": dependency, "position": position}
+                )
+            rows = await self._rows(conn, q.SELECT_JOB, {"id": job.id, "user_id": job.user_id})
+        return row_to_job(rows[0]), True
+
+    async def get_job(self, user_id: str, job_id: str) -> Job:
+        rows = await self._query(q.SELECT_JOB, {"id": job_id, "user_id": user_id})
+        if not rows:
+            raise JobNotFound(job_id)
+        return row_to_job(rows[0])
+
+    async def get_jobs(self, user_id: str, job_ids: Sequence[str]) -> list[Job]:
+        rows = await self._query(q.SELECT_JOBS_BY_IDS, {"user_id": user_id, "ids": json.dumps(list(job_ids))})
+        by_id = {row["id"]: row_to_job(row) for row in rows}
+        return [by_id[i] for i in job_ids if i in by_id]
+
+    async def list_jobs(self, user_id: str, where: JobFilter, limit: int) -> list[Job]:
+        rows = await self._query(q.LIST_JOBS, {"user_id": user_id, "limit": limit, **_filter_params(where)})
+        return [row_to_job(row) for row in rows]
+
+    async def search_keywords(
+        self, user_id: str, terms: Sequence[str], match_all: bool, where: JobFilter, limit: int
+    ) -> list[KeywordHit]:
+        params = {"user_id": user_id, "limit": limit, "query": fts_query(terms, match_all), **_filter_params(where)}
+        rows = await self._query(q.SEARCH_JOBS, params)
+        return [KeywordHit(job=row_to_job(row), snippet=row["snippet"], rank=row["rank"]) for row in rows]
+
+    async def update_job(self, user_id: str, job_id: str, changes: JobChanges, *, expected_version: int) -> Job:
+        fields = {name: getattr(changes, name) for name in changes.model_fields_set}
+        depends_on = fields.pop("depends_on", None)
+        async with self._transaction() as conn:
+            rows = await self._rows(conn, q.SELECT_STATUS_VERSION, {"id": job_id, "user_id": user_id})
+            if not rows:
+                raise JobNotFound(job_id)
+            current, version = JobStatus(rows[0]["status"]), rows[0]["version"]
+            if version != expected_version:
+                raise Conflict()
+            if changes.status is not None and changes.status != current:
+                lifecycle.check(current, changes.status)
+            # Column names come from JobChanges' own fields, never from the caller's text.
+            assignments = "".join(f"{name} = :{name}, " for name in fields)
+            params = {name: _change_value(name, value) for name, value in fields.items()}
+            params |= {"id": job_id, "user_id": user_id, "now": to_db(self.clock.now())}
+            await conn.execute(
+                f"UPDATE jobs SET {assignments}version = version + 1, updated_at = :now "
+                "WHERE id = :id AND user_id = :user_id",
+                params,
+            )
+            if depends_on is not None:
+                await conn.execute(q.DELETE_DEPENDENCIES, {"job_id": job_id})
+                for position, dependency in enumerate(depends_on):
+                    await conn.execute(
+                        q.INSERT_DEPENDENCY, {"job_id": job_id, "depends_on": dependency, "position": position}
+                    )
+            rows = await self._rows(conn, q.SELECT_JOB, {"id": job_id, "user_id": user_id})
+        return row_to_job(rows[0])
+
+    async def dependency_closure(self, job_ids: Sequence[str]) -> set[str]:
+        rows = await self._query(q.DEPENDENCY_CLOSURE, {"ids": json.dumps(list(job_ids))})
+        return {row["id"] for row in rows}
+
+    async def dependents(self, job_id: str) -> list[Job]:
+        rows = await self._query(q.SELECT_DEPENDENTS, {"job_id": job_id})
+        return [row_to_job(row) for row in rows]
+
+    # --- runs ---
+
+    async def list_runs(self, job_id: str, limit: int) -> list[Run]:
+        rows = await self._query(q.LIST_RUNS, {"job_id": job_id, "limit": limit})
+        return [_row_to_run(row) for row in rows]
+
+    # --- inbox ---
+
+    async def add_message(self, message: InboxMessage) -> None:
+        params = message.model_dump()
+        params["created_at"] = to_db(message.created_at)
+        params["read_at"] = to_db(message.read_at)
+        async with self._transaction() as conn:
+            await conn.execute(q.INSERT_MESSAGE, params)
+
+    async def list_messages(self, user_id: str, unread_only: bool, limit: int) -> list[InboxMessage]:
+        rows = await self._query(q.LIST_MESSAGES, {"user_id": user_id, "unread_only": unread_only, "limit": limit})
+        return [_row_to_message(row) for row in rows]
+
+    async def count_unread(self, user_id: str) -> int:
+        async with self._connection() as conn:
+            return int(await self._scalar(conn, q.COUNT_UNREAD, {"user_id": user_id}))
+
+    async def mark_read(self, user_id: str, message_ids: Sequence[str] | None, now: datetime) -> int:
+        ids = None if message_ids is None else json.dumps(list(message_ids))
+        async with self._transaction() as conn:
+            if message_ids is not None:
+                own = {r["id"] for r in await self._rows(conn, q.SELECT_OWN_MESSAGE_IDS, {"user_id": user_id, "ids": ids})}
+                missing = [i for i in message_ids if i not in own]
+                if missing:
+                    raise MessageNotFound(missing)
+            cursor = await conn.execute(q.MARK_READ, {"user_id": user_id, "ids": ids, "now": to_db(now)})
+            return cursor.rowcount
