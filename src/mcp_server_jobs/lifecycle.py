@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from mcp_server_jobs.errors import ForbiddenTransition
+from mcp_server_jobs.models import Job
 from mcp_server_jobs.models import JobStatus as S
 
 # Every status change anywhere in the server is checked against this table.
@@ -43,9 +46,7 @@ def check(current: S, target: S) -> None:
     if allowed(current, target):
         return
     options = ", ".join(sorted(TRANSITIONS[current])) or "none (it is final)"
-    raise ForbiddenTransition(
-        f"A {current} job cannot become {target}. From {current} it can become: {options}."
-    )
+    raise ForbiddenTransition(f"A {current} job cannot become {target}. From {current} it can become: {options}.")
 
 
 def check_client(current: S, target: S) -> None:
@@ -58,7 +59,20 @@ def check_client(current: S, target: S) -> None:
             "Use job_pause to pause and job_cancel to cancel."
         )
     if current not in sources:
-        raise ForbiddenTransition(
-            f"This job is {current}, so it cannot be set to {target}: {_MEANING[target]}."
-        )
+        raise ForbiddenTransition(f"This job is {current}, so it cannot be set to {target}: {_MEANING[target]}.")
     check(current, target)
+
+
+def dependency_status(dependencies: Sequence[Job]) -> tuple[S, str | None]:
+    """The status a job waiting on `dependencies` should have, and why.
+
+    Any FAILED or CANCELLED dependency blocks it; all COMPLETED frees it; otherwise it waits.
+    """
+    stopped = [d for d in dependencies if d.status in (S.FAILED, S.CANCELLED)]
+    if stopped:
+        names = ", ".join(f"{d.id} ({d.title!r}) is {d.status}" for d in stopped)
+        return S.BLOCKED, f"dependency {names}; fix it and retry it, or drop it from depends_on"
+    waiting = [d for d in dependencies if d.status != S.COMPLETED]
+    if waiting:
+        return S.PENDING, "waiting for " + ", ".join(f"{d.id} ({d.title!r})" for d in waiting) + " to complete"
+    return S.ACTIVE, None

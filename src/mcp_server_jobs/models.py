@@ -11,6 +11,7 @@ import secrets
 from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import Annotated, Any
+from zoneinfo import ZoneInfo
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
@@ -105,7 +106,12 @@ def _metadata_size(value: dict[str, Any]) -> dict[str, Any]:
 
 JobId = Annotated[
     str,
-    Field(min_length=1, max_length=64, description="A job id as returned by job_create.", examples=["job_7f3k2m9q1x"]),
+    Field(
+        min_length=1,
+        max_length=64,
+        description="A job id as returned by job_create.",
+        examples=["job_7f3k2m9q1x"],
+    ),
 ]
 Title = Annotated[
     str,
@@ -157,9 +163,7 @@ class Entity(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     name: str = Field(min_length=1, max_length=200, description="Its name, e.g. 'Acme Corp'.")
-    kind: str | None = Field(
-        default=None, max_length=50, description="What it is: person, company, url, product..."
-    )
+    kind: str | None = Field(default=None, max_length=50, description="What it is: person, company, url, product...")
     details: str | None = Field(default=None, max_length=2_000, description="Anything useful about it.")
 
 
@@ -226,16 +230,7 @@ def _bad(message: str) -> InvalidInput:
 
 def build_schedule(job_type: JobType, spec: ScheduleInput, default_timezone: str, now: datetime) -> Schedule:
     """Check `spec` against the job type and resolve it to absolute times. Raises InvalidInput."""
-    try:
-        tz = zone(spec.timezone or default_timezone)
-        run_at = parse_datetime(spec.run_at, tz, field="run_at") if spec.run_at else None
-        end_at = parse_datetime(spec.end_at, tz, field="end_at") if spec.end_at else None
-        delay = parse_duration(spec.delay, field="delay") if spec.delay is not None else None
-        every = parse_duration(spec.every, field="every") if spec.every is not None else None
-        cron = normalize_cron(spec.cron) if spec.cron is not None else None
-    except ValueError as exc:
-        raise _bad(str(exc)) from exc
-
+    tz, run_at, end_at, delay, every, cron = _parse_schedule_fields(spec, default_timezone)
     if run_at and delay is not None:
         raise _bad("give either run_at or delay, not both")
     if delay is not None:
@@ -276,6 +271,22 @@ def build_schedule(job_type: JobType, spec: ScheduleInput, default_timezone: str
     if schedule.first_run(now) is None:
         raise _bad("the schedule has no run before end_at; move end_at later")
     return schedule
+
+
+def _parse_schedule_fields(
+    spec: ScheduleInput, default_timezone: str
+) -> tuple[ZoneInfo, datetime | None, datetime | None, timedelta | None, timedelta | None, str | None]:
+    """Each schedule field read on its own: timezone, run_at, end_at, delay, every, cron."""
+    try:
+        tz = zone(spec.timezone or default_timezone)
+        run_at = parse_datetime(spec.run_at, tz, field="run_at") if spec.run_at else None
+        end_at = parse_datetime(spec.end_at, tz, field="end_at") if spec.end_at else None
+        delay = parse_duration(spec.delay, field="delay") if spec.delay is not None else None
+        every = parse_duration(spec.every, field="every") if spec.every is not None else None
+        cron = normalize_cron(spec.cron) if spec.cron is not None else None
+    except ValueError as exc:
+        raise _bad(str(exc)) from exc
+    return tz, run_at, end_at, delay, every, cron
 
 
 def _check_shape(job_type: JobType, cron: str | None, every: timedelta | None) -> None:

@@ -215,6 +215,19 @@ def _day_list(field: str) -> str | None:
     return names[0] if len(names) == 1 else ", ".join(names[:-1]) + " and " + names[-1]
 
 
+def _describe_periodic(second: str, minute: str, hour: str) -> str | None:
+    """Every-n-minutes and hourly shapes of a cron expression that fires every day."""
+    if minute.isdigit() and hour == "*":
+        return f"every hour at minute {int(minute)}"
+    if minute.startswith("*/") and minute[2:].isdigit() and hour == "*":
+        return f"every {_plural(int(minute[2:]), 'minute')}"
+    if minute == "*" and hour == "*" and second == "0":
+        return "every minute"
+    if minute.isdigit() and hour.startswith("*/") and hour[2:].isdigit():
+        return f"every {_plural(int(hour[2:]), 'hour')} at minute {int(minute)}"
+    return None
+
+
 def describe_cron(expr: str) -> str:
     """A plain-English reading of a cron expression ('every Monday at 09:00')."""
     fields = _cron_fields(expr)
@@ -235,14 +248,9 @@ def describe_cron(expr: str) -> str:
         if month.isdigit() and 1 <= int(month) <= 12:
             return f"every year on {int(dom)} {_MONTHS[int(month) - 1]} at {at}"
     if (dom, month, dow) == ("*", "*", "*") and second in ("0", "*"):
-        if minute.isdigit() and hour == "*":
-            return f"every hour at minute {int(minute)}"
-        if minute.startswith("*/") and hour == "*":
-            return f"every {_plural(int(minute[2:]), 'minute')}"
-        if minute == "*" and hour == "*" and second == "0":
-            return "every minute"
-        if minute.isdigit() and hour.startswith("*/"):
-            return f"every {_plural(int(hour[2:]), 'hour')} at minute {int(minute)}"
+        periodic = _describe_periodic(second, minute, hour)
+        if periodic:
+            return periodic
     return f"on the cron schedule '{expr}'"
 
 

@@ -308,7 +308,12 @@ class SQLiteStore(JobStore):
     async def search_keywords(
         self, user_id: str, terms: Sequence[str], match_all: bool, where: JobFilter, limit: int
     ) -> list[KeywordHit]:
-        params = {"user_id": user_id, "limit": limit, "query": fts_query(terms, match_all), **_filter_params(where)}
+        params = {
+            "user_id": user_id,
+            "limit": limit,
+            "query": fts_query(terms, match_all),
+            **_filter_params(where),
+        }
         rows = await self._query(q.SEARCH_JOBS, params)
         return [KeywordHit(job=row_to_job(row), snippet=row["snippet"], rank=row["rank"]) for row in rows]
 
@@ -337,7 +342,8 @@ class SQLiteStore(JobStore):
                 await conn.execute(q.DELETE_DEPENDENCIES, {"job_id": job_id})
                 for position, dependency in enumerate(depends_on):
                     await conn.execute(
-                        q.INSERT_DEPENDENCY, {"job_id": job_id, "depends_on": dependency, "position": position}
+                        q.INSERT_DEPENDENCY,
+                        {"job_id": job_id, "depends_on": dependency, "position": position},
                     )
             rows = await self._rows(conn, q.SELECT_JOB, {"id": job_id, "user_id": user_id})
         return row_to_job(rows[0])
@@ -377,7 +383,9 @@ class SQLiteStore(JobStore):
         ids = None if message_ids is None else json.dumps(list(message_ids))
         async with self._transaction() as conn:
             if message_ids is not None:
-                own = {r["id"] for r in await self._rows(conn, q.SELECT_OWN_MESSAGE_IDS, {"user_id": user_id, "ids": ids})}
+                own = {
+                    r["id"] for r in await self._rows(conn, q.SELECT_OWN_MESSAGE_IDS, {"user_id": user_id, "ids": ids})
+                }
                 missing = [i for i in message_ids if i not in own]
                 if missing:
                     raise MessageNotFound(missing)

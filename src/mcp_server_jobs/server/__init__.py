@@ -1,0 +1,1 @@
+"""The MCP face of the server: tools, resources, transports and the command line."""

@@ -1,0 +1,63 @@
+"""Building the MCP server: instructions for the client's model, the lifespan that opens the store."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
+
+from mcp.server.mcpserver import MCPServer
+
+from mcp_server_jobs import __version__
+from mcp_server_jobs.clock import Clock, SystemClock
+from mcp_server_jobs.config import Settings
+from mcp_server_jobs.server import tools
+from mcp_server_jobs.server.service import JobService
+from mcp_server_jobs.store import SQLiteStore
+
+INSTRUCTIONS = """\
+This server runs background jobs for the user: work an agent carries out later, on a schedule, or
+repeatedly until something happens, while the chat is closed. Results arrive in the user's inbox.
+
+At the start of a conversation, call inbox_list and tell the user about unread reports.
+
+To turn a request into a job (job_create), choose job_type:
+- ONE_OFF: once, now or at a time. "Research these 50 companies and have a report ready by morning"
+  → ONE_OFF with schedule.run_at the next morning (or no schedule to start now).
+- SCHEDULED: on a calendar (cron, in the user's timezone). "Remind me every Monday about pending
+  invoices" → SCHEDULED, schedule {"cron": "0 9 * * 1", "timezone": "<user's IANA zone>"}.
+- RECURRING: every fixed interval. "Check the build every 6 hours" → schedule {"every": "6h"}.
+- ONGOING: check repeatedly until a condition holds. "Watch this pricing page and tell me when it
+  changes" → ONGOING, schedule {"every": "1h"}, end_condition "the price is no longer $29/month";
+  it stops by itself after 30 days or 100 checks unless end_at/max_runs say otherwise.
+- A sequence: "send the proposal, follow up in 3 days if no reply, then escalate" → one job per
+  step, each later step with depends_on the previous one's id (and schedule {"delay": "3d"} for the
+  follow-up); each step sees the previous step's output.
+
+Write the description as complete instructions for an agent that has not seen this chat. Put the
+people, companies and pages involved in related_entities. Datetimes without an offset are read in
+schedule.timezone. Every job returned has schedule_text and next_runs: confirm them with the user.
+Use dedup_key if you may send the same job_create twice. To find a job, use
+job_retrieval_semantic (by meaning) or job_retrieval_by_keywords (by words), then job_retrieval_by_id.
+"""
+
+
+def build_server(settings: Settings, *, clock: Clock | None = None) -> MCPServer[tools.AppState]:
+    """The MCP server for `settings`; the database opens when the server starts."""
+    clock = clock or SystemClock()
+
+    @asynccontextmanager
+    async def lifespan(_: MCPServer[Any]) -> AsyncIterator[tools.AppState]:
+        async with SQLiteStore(settings.db, clock=clock) as store:
+            service = JobService(store, clock, default_timezone=settings.timezone)
+            yield tools.AppState(settings=settings, service=service)
+
+    server: MCPServer[tools.AppState] = MCPServer(
+        "mcp-server-jobs",
+        title="Background jobs",
+        instructions=INSTRUCTIONS,
+        version=__version__,
+        lifespan=lifespan,
+    )
+    tools.register(server)
+    return server

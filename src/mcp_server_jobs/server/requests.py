@@ -1,0 +1,135 @@
+"""The tools' arguments, one pydantic model per tool: the input schema and the validation in one place."""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from mcp_server_jobs.models import (
+    DedupKey,
+    DependsOn,
+    Description,
+    EndCondition,
+    Entities,
+    JobId,
+    JobStatus,
+    JobType,
+    Metadata,
+    Notify,
+    Reason,
+    ScheduleInput,
+    Title,
+)
+
+StatusFilter = Annotated[
+    list[JobStatus] | None,
+    Field(max_length=9, description="Only jobs in these statuses. Default: all but ARCHIVED."),
+]
+TypeFilter = Annotated[list[JobType] | None, Field(max_length=4, description="Only jobs of these types.")]
+
+
+class Request(BaseModel):
+    """Base of the tool argument models: unknown arguments are refused, not ignored."""
+
+    model_config = ConfigDict(extra="forbid")
+
+
+class JobCreateRequest(Request):
+    title: Title
+    description: Description
+    job_type: JobType = Field(
+        description=(
+            "ONE_OFF: run once (now, at run_at, or after delay). SCHEDULED: on a calendar (cron). "
+            "RECURRING: every fixed interval. ONGOING: check every interval (or cron) until end_condition holds."
+        )
+    )
+    schedule: ScheduleInput = Field(
+        default_factory=ScheduleInput,
+        description="When it runs. Omit for a ONE_OFF that should run now.",
+        examples=[{"cron": "0 9 * * 1", "timezone": "Europe/Paris"}, {"delay": "3d"}, {"every": "1h"}],
+    )
+    end_condition: EndCondition | None = None
+    depends_on: DependsOn = Field(default_factory=list)
+    related_entities: Entities = Field(default_factory=list)
+    notify: Notify = Field(
+        default=Notify.AUTO,
+        description=(
+            "auto: report when the run found something worth reading; always: every run; "
+            "on_completion: only when the job ends; never: keep results in the run history only."
+        ),
+    )
+    metadata: Metadata = Field(default_factory=dict)
+    dedup_key: DedupKey | None = None
+
+
+class JobGetRequest(Request):
+    job_id: JobId
+    runs: int = Field(default=5, ge=0, le=100, description="How many of the latest runs to include.")
+
+
+class KeywordSearchRequest(Request):
+    keywords: str = Field(
+        min_length=1,
+        max_length=500,
+        description="Words to look for in titles, descriptions, end conditions and entities (plain words; no syntax).",
+        examples=["invoice acme"],
+    )
+    match: Literal["any", "all"] = Field(default="any", description="any: a job with any word; all: every word.")
+    status: StatusFilter = None
+    job_type: TypeFilter = None
+    limit: int = Field(default=20, ge=1, le=100, description="At most this many results.")
+
+
+class SemanticSearchRequest(Request):
+    query: str = Field(
+        min_length=1,
+        max_length=1_000,
+        description="What the job is about, in the user's words.",
+        examples=["that thing about chasing unpaid bills"],
+    )
+    status: StatusFilter = None
+    job_type: TypeFilter = None
+    limit: int = Field(default=10, ge=1, le=100, description="At most this many results.")
+
+
+class JobUpdateRequest(Request):
+    job_id: JobId
+    title: Title | None = None
+    description: Description | None = None
+    schedule: ScheduleInput | None = Field(
+        default=None,
+        description=(
+            "Fields given replace those of the current schedule; others are kept (a past start is dropped). "
+            "next_run_at is recomputed from now."
+        ),
+    )
+    end_condition: EndCondition | None = None
+    depends_on: DependsOn | None = None
+    related_entities: Entities | None = None
+    notify: Notify | None = None
+    metadata: Metadata | None = None
+    status: Literal[JobStatus.ACTIVE, JobStatus.COMPLETED, JobStatus.ARCHIVED] | None = Field(
+        default=None,
+        description=(
+            "ACTIVE: resume a PAUSED job, unblock a BLOCKED one, or retry a FAILED one. "
+            "COMPLETED: end an ONGOING job whose goal was met. ARCHIVED: hide a finished job."
+        ),
+    )
+
+
+class JobStatusRequest(Request):
+    job_id: JobId
+    reason: Reason | None = None
+
+
+class InboxListRequest(Request):
+    unread_only: bool = Field(default=True, description="Only messages not yet marked read.")
+    limit: int = Field(default=20, ge=1, le=200, description="At most this many messages, newest first.")
+
+
+class InboxMarkReadRequest(Request):
+    message_ids: list[Annotated[str, Field(min_length=1, max_length=64)]] | None = Field(
+        default=None, max_length=200, description="Ids of the messages to mark read."
+    )
+    all: bool = Field(default=False, description="Mark every unread message read instead.")

@@ -1,0 +1,309 @@
+"""What the tools do, apart from MCP: checks a request, decides the change, writes it through the store."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+from mcp_server_jobs import lifecycle
+from mcp_server_jobs.clock import Clock
+from mcp_server_jobs.errors import Conflict, DependencyError, InvalidInput, JobNotFound
+from mcp_server_jobs.models import (
+    TERMINAL_STATUSES,
+    InboxMessage,
+    Job,
+    JobChanges,
+    JobStatus,
+    JobType,
+    NewJob,
+    Run,
+    ScheduleInput,
+    build_schedule,
+    new_id,
+)
+from mcp_server_jobs.schedule import Schedule, format_local, short_duration
+from mcp_server_jobs.scheduler.dependencies import settle_dependents
+from mcp_server_jobs.server.requests import JobCreateRequest, JobUpdateRequest
+from mcp_server_jobs.store import JobFilter, JobStore, KeywordHit
+
+_RETRIES = 5
+_EDITABLE = ("title", "description", "schedule", "end_condition", "depends_on", "related_entities", "notify",
+             "metadata")  # fmt: skip
+
+
+@dataclass
+class Created:
+    """The outcome of job_create."""
+
+    job: Job
+    is_existing: bool
+    warnings: list[str] = field(default_factory=list)
+
+
+async def _no_wake() -> None:
+    return None
+
+
+class JobService:
+    """The jobs of every user, behind the tools. Every method is scoped to one `user_id`."""
+
+    def __init__(
+        self,
+        store: JobStore,
+        clock: Clock,
+        *,
+        default_timezone: str,
+        wake: Callable[[], Awaitable[None]] = _no_wake,
+    ) -> None:
+        self.store = store
+        self.clock = clock
+        self.default_timezone = default_timezone
+        # Called after a change that may move the earliest due time, so the scheduler re-arms.
+        self.wake = wake
+
+    # --- create ---
+
+    async def create(self, user_id: str, request: JobCreateRequest) -> Created:
+        """Validate and store a new job (or return the live one with the same dedup_key)."""
+        now = self.clock.now()
+        schedule = build_schedule(request.job_type, request.schedule, self.default_timezone, now)
+        _check_end_condition(request.job_type, request.end_condition)
+        depends_on = _unique(request.depends_on)
+        dependencies = await self._dependencies(user_id, depends_on)
+        status, reason = lifecycle.dependency_status(dependencies)
+        if status is JobStatus.BLOCKED:
+            raise DependencyError(f"depends_on: {reason}")
+        job, created = await self.store.create_job(
+            NewJob(
+                id=new_id("job"),
+                user_id=user_id,
+                title=request.title,
+                description=request.description,
+                job_type=request.job_type,
+                schedule=schedule,
+                end_condition=request.end_condition,
+                depends_on=depends_on,
+                related_entities=request.related_entities,
+                notify=request.notify,
+                metadata=request.metadata,
+                dedup_key=request.dedup_key,
+                status=status,
+                status_reason=reason,
+                next_run_at=schedule.first_run(now) if status is JobStatus.ACTIVE else None,
+                created_at=now,
+            )
+        )
+        if created:
+            await self.wake()
+        return Created(job=job, is_existing=not created)
+
+    async def _dependencies(self, user_id: str, depends_on: Sequence[str], *, of: str | None = None) -> list[Job]:
+        """The user's jobs named in depends_on; refuses unknown ids, archived jobs and cycles."""
+        found = await self.store.get_jobs(user_id, depends_on)
+        missing = [i for i in depends_on if i not in {j.id for j in found}]
+        if missing:
+            raise DependencyError(f"depends_on: {JobNotFound(missing[0])}")
+        archived = [j.id for j in found if j.status is JobStatus.ARCHIVED]
+        if archived:
+            raise DependencyError(f"depends_on: {archived[0]} is ARCHIVED; a job can only wait on a live job")
+        if of is not None and (of in depends_on or of in await self.store.dependency_closure(depends_on)):
+            raise DependencyError(
+                f"depends_on: {of} would wait on itself (one of those jobs already depends on it, directly "
+                "or through others); remove that id"
+            )
+        return found
+
+    # --- read ---
+
+    async def get(self, user_id: str, job_id: str, runs: int) -> tuple[Job, list[Run]]:
+        """A job and its latest runs."""
+        job = await self.store.get_job(user_id, job_id)
+        return job, await self.store.list_runs(job.id, runs) if runs else []
+
+    async def search_keywords(
+        self, user_id: str, keywords: str, match_all: bool, where: JobFilter, limit: int
+    ) -> list[KeywordHit]:
+        """Jobs whose text contains the keywords (any or all of them)."""
+        return await self.store.search_keywords(user_id, keywords.split(), match_all, where, limit)
+
+    # --- change ---
+
+    async def update(self, user_id: str, request: JobUpdateRequest) -> Job:
+        """Apply job_update: edit fields, recompute the next run, and/or change status."""
+        given = request.model_fields_set - {"job_id"}
+        if not given:
+            raise InvalidInput("job_update needs at least one field to change: " + ", ".join((*_EDITABLE, "status")))
+
+        async def decide(job: Job, now: datetime) -> JobChanges:
+            return await self._update_changes(job, request, given, now)
+
+        return await self._modify(user_id, request.job_id, decide)
+
+    async def _update_changes(self, job: Job, request: JobUpdateRequest, given: set[str], now: datetime) -> JobChanges:
+        edits = given & set(_EDITABLE)
+        if edits and job.status in (JobStatus.COMPLETED, JobStatus.CANCELLED, JobStatus.ARCHIVED):
+            raise InvalidInput(f"{job.id} is {job.status}; its fields can no longer change. Create a new job instead.")
+        changes = JobChanges()
+        for name in ("title", "description", "related_entities", "notify", "metadata"):
+            if name in edits:
+                setattr(changes, name, getattr(request, name))
+        if "end_condition" in edits:
+            _check_end_condition(job.job_type, request.end_condition)
+            changes.end_condition = request.end_condition
+        schedule = job.schedule
+        if "schedule" in edits and request.schedule is not None:
+            schedule = _merged_schedule(job, request.schedule, now)
+            changes.schedule = schedule
+            if job.status is JobStatus.ACTIVE:
+                changes.next_run_at = schedule.first_run(now)
+        status = job.status
+        if "depends_on" in edits and request.depends_on is not None:
+            depends_on = _unique(request.depends_on)
+            dependencies = await self._dependencies(job.user_id, depends_on, of=job.id)
+            changes.depends_on = depends_on
+            if job.status in (JobStatus.PENDING, JobStatus.ACTIVE, JobStatus.BLOCKED):
+                status, reason = lifecycle.dependency_status(dependencies)
+                if status is JobStatus.BLOCKED:
+                    raise DependencyError(f"depends_on: {reason}")
+                if status != job.status:
+                    _set_status(changes, status, reason, schedule, now)
+        if request.status is not None and request.status != status:
+            lifecycle.check_client(job.status, request.status)
+            self._client_status(job, request.status, schedule, changes, now)
+        return changes
+
+    def _client_status(
+        self, job: Job, target: JobStatus, schedule: Schedule, changes: JobChanges, now: datetime
+    ) -> None:
+        if target is JobStatus.COMPLETED:
+            if job.job_type is not JobType.ONGOING:
+                raise InvalidInput(
+                    f"Only ONGOING jobs can be marked COMPLETED by hand; {job.id} is {job.job_type}. "
+                    "Use job_cancel to stop it."
+                )
+            _set_status(changes, JobStatus.COMPLETED, "goal met (marked by the user)", schedule, now)
+        elif target is JobStatus.ACTIVE:
+            reason = {
+                JobStatus.PAUSED: None,
+                JobStatus.BLOCKED: "unblocked by the user",
+                JobStatus.FAILED: None,
+            }
+            if schedule.first_run(now) is None:
+                raise InvalidInput(
+                    f"{job.id} has no run left in its schedule (end_at or max_runs reached); "
+                    "change schedule.end_at or schedule.max_runs in the same job_update"
+                )
+            _set_status(changes, JobStatus.ACTIVE, reason.get(job.status), schedule, now)
+            changes.consecutive_failures = 0
+        else:
+            _set_status(changes, target, None, schedule, now)
+
+    async def pause(self, user_id: str, job_id: str, reason: str | None) -> Job:
+        """Stop scheduling the job; a running job finishes its run first."""
+
+        async def decide(job: Job, now: datetime) -> JobChanges:
+            why = reason or "paused by the user"
+            if job.status is JobStatus.PAUSED:
+                return JobChanges()
+            if job.status is JobStatus.IN_PROGRESS:
+                return JobChanges(pause_requested=True, status_reason=f"{why} (after the current run)")
+            lifecycle.check(job.status, JobStatus.PAUSED)
+            return JobChanges(status=JobStatus.PAUSED, status_reason=why, next_run_at=None)
+
+        return await self._modify(user_id, job_id, decide)
+
+    async def cancel(self, user_id: str, job_id: str, reason: str | None) -> Job:
+        """End the job for good; jobs waiting on it become BLOCKED."""
+
+        async def decide(job: Job, now: datetime) -> JobChanges:
+            if job.status is JobStatus.CANCELLED:
+                return JobChanges()
+            lifecycle.check(job.status, JobStatus.CANCELLED)
+            return JobChanges(
+                status=JobStatus.CANCELLED, status_reason=reason or "cancelled by the user", next_run_at=None
+            )
+
+        return await self._modify(user_id, job_id, decide)
+
+    async def _modify(self, user_id: str, job_id: str, decide: Callable[[Job, datetime], Awaitable[JobChanges]]) -> Job:
+        """Read, decide, write if unchanged since the read; re-read and decide again on a conflict."""
+        for _ in range(_RETRIES):
+            job = await self.store.get_job(user_id, job_id)
+            now = self.clock.now()
+            changes = await decide(job, now)
+            if not changes.model_fields_set:
+                return job
+            try:
+                updated = await self.store.update_job(user_id, job_id, changes, expected_version=job.version)
+            except Conflict:
+                continue
+            if updated.status != job.status and updated.status in TERMINAL_STATUSES:
+                await settle_dependents(self.store, updated, now)
+            await self.wake()
+            return updated
+        raise Conflict()
+
+    # --- inbox ---
+
+    async def inbox(self, user_id: str, unread_only: bool, limit: int) -> tuple[list[InboxMessage], int]:
+        """The user's messages and how many are unread."""
+        messages = await self.store.list_messages(user_id, unread_only, limit)
+        return messages, await self.store.count_unread(user_id)
+
+    async def mark_read(self, user_id: str, message_ids: list[str] | None, all_unread: bool) -> tuple[int, int]:
+        """Mark messages read; returns (how many changed, how many stay unread)."""
+        if (message_ids is None) == (not all_unread):
+            raise InvalidInput("give either message_ids (a list of ids) or all=true, not both and not neither")
+        marked = await self.store.mark_read(user_id, None if all_unread else message_ids, self.clock.now())
+        return marked, await self.store.count_unread(user_id)
+
+
+def _unique(ids: Sequence[str]) -> list[str]:
+    return list(dict.fromkeys(ids))
+
+
+def _check_end_condition(job_type: JobType, end_condition: str | None) -> None:
+    if job_type is JobType.ONGOING and not end_condition:
+        raise InvalidInput(
+            "ONGOING jobs need end_condition: the condition, judged after each run, that ends the job "
+            "(e.g. 'the page shows a price below $20')"
+        )
+    if job_type is not JobType.ONGOING and end_condition:
+        raise InvalidInput(
+            "end_condition applies only to ONGOING jobs; use job_type ONGOING to keep going until it holds, "
+            "or leave end_condition out"
+        )
+
+
+def _set_status(changes: JobChanges, status: JobStatus, reason: str | None, schedule: Schedule, now: datetime) -> None:
+    changes.status = status
+    changes.status_reason = reason
+    changes.next_run_at = schedule.first_run(now) if status is JobStatus.ACTIVE else None
+
+
+def _merged_schedule(job: Job, given: ScheduleInput, now: datetime) -> Schedule:
+    """The job's schedule with the given fields replaced; a start already past is dropped."""
+    old = job.schedule
+    tz = old.tz
+    base = ScheduleInput(
+        run_at=format_local(old.run_at, tz) if old.run_at and old.run_at > now else None,
+        cron=old.cron,
+        every=_every_text(old.every_seconds),
+        timezone=old.timezone,
+        end_at=format_local(old.end_at, tz) if old.end_at else None,
+        max_runs=old.max_runs,
+    )
+    overlay = given.model_dump(exclude_unset=True)
+    if "delay" in overlay:
+        base.run_at = None
+    if "cron" in overlay:
+        base.every = None
+    if "every" in overlay:
+        base.cron = None
+    merged = base.model_copy(update=overlay)
+    return build_schedule(job.job_type, merged, job.schedule.timezone, now)
+
+
+def _every_text(seconds: int | None) -> str | None:
+    return short_duration(timedelta(seconds=seconds)) if seconds else None

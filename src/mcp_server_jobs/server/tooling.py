@@ -1,0 +1,71 @@
+"""Registering a tool from its request model, so the published schema and the validation are one thing."""
+
+from __future__ import annotations
+
+import inspect
+import typing
+from collections.abc import Awaitable, Callable
+from typing import Annotated, Any, TypeVar
+
+from mcp.server.mcpserver import Context, MCPServer
+from mcp.server.mcpserver.exceptions import ToolError
+from mcp_types import ToolAnnotations
+from pydantic import BaseModel, Field, ValidationError
+
+from mcp_server_jobs.errors import JobsError
+
+RequestT = TypeVar("RequestT", bound=BaseModel)
+Handler = Callable[[Context, RequestT], Awaitable[Any]]
+
+
+def _parameter(name: str, info: Any) -> inspect.Parameter:
+    """A keyword parameter carrying the model field's type, bounds, description and examples."""
+    described = Field(description=info.description, examples=info.examples)
+    annotation = Annotated[(info.annotation, *info.metadata, described)]
+    if info.is_required():
+        default: Any = inspect.Parameter.empty
+    elif info.default_factory is not None:
+        default = info.default_factory()
+    else:
+        default = info.default
+    return inspect.Parameter(name, inspect.Parameter.KEYWORD_ONLY, annotation=annotation, default=default)
+
+
+def add_model_tool(
+    server: MCPServer[Any],
+    request_model: type[RequestT],
+    handler: Handler[RequestT],
+    *,
+    name: str,
+    description: str,
+    annotations: ToolAnnotations,
+) -> None:
+    """Publish `handler` as tool `name`, its arguments being the fields of `request_model`.
+
+    A `JobsError` becomes a tool error whose text the model reads; other exceptions stay masked.
+    """
+
+    async def tool(ctx: Context, **arguments: Any) -> Any:
+        # Nulls are "not given": the request's fields_set then says what the caller asked to change.
+        given = {key: value for key, value in arguments.items() if value is not None}
+        try:
+            request = request_model.model_validate(given)
+            return await handler(ctx, request)
+        except JobsError as exc:
+            raise ToolError(str(exc)) from exc
+        except ValidationError as exc:
+            raise ToolError(_validation_text(exc)) from exc
+
+    context = inspect.Parameter("ctx", inspect.Parameter.POSITIONAL_OR_KEYWORD, annotation=Context)
+    fields = [_parameter(field, info) for field, info in request_model.model_fields.items()]
+    returns = typing.get_type_hints(handler)["return"]
+    tool.__signature__ = inspect.Signature([context, *fields], return_annotation=returns)  # type: ignore[attr-defined]
+    tool.__name__ = name
+    server.add_tool(tool, name=name, description=description, annotations=annotations)
+
+
+def _validation_text(exc: ValidationError) -> str:
+    """Each problem as 'field: what is wrong'."""
+    return "; ".join(
+        f"{'.'.join(str(part) for part in error['loc']) or 'arguments'}: {error['msg']}" for error in exc.errors()
+    )

@@ -1,0 +1,250 @@
+"""The MCP face of the jobs: tools and resources, each a thin call into `JobService`."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, cast
+
+from mcp.server.mcpserver import Context, MCPServer
+from mcp.server.mcpserver.exceptions import ResourceError
+from mcp_types import ToolAnnotations
+
+from mcp_server_jobs.config import Settings
+from mcp_server_jobs.errors import JobsError
+from mcp_server_jobs.schedule import zone
+from mcp_server_jobs.server.requests import (
+    InboxListRequest,
+    InboxMarkReadRequest,
+    JobCreateRequest,
+    JobGetRequest,
+    JobStatusRequest,
+    JobUpdateRequest,
+    KeywordSearchRequest,
+    SemanticSearchRequest,
+)
+from mcp_server_jobs.server.service import JobService
+from mcp_server_jobs.server.tooling import add_model_tool
+from mcp_server_jobs.server.views import (
+    InboxView,
+    JobCreated,
+    JobDetail,
+    JobHit,
+    JobView,
+    MarkedRead,
+    SearchResults,
+    job_fields,
+    job_view,
+    message_view,
+    run_view,
+)
+from mcp_server_jobs.store import JobFilter, KeywordHit
+
+
+@dataclass
+class AppState:
+    """What every request can reach: settings and the job service."""
+
+    settings: Settings
+    service: JobService
+
+
+def state(ctx: Context) -> AppState:
+    """The running server's state."""
+    return cast(AppState, ctx.request_context.lifespan_context)
+
+
+def current_user(ctx: Context) -> str:
+    """Who is calling: the configured user (one user per stdio server)."""
+    return state(ctx).settings.user
+
+
+def _filter(statuses: Any, job_types: Any) -> JobFilter:
+    return JobFilter(statuses=tuple(statuses or ()), job_types=tuple(job_types or ()))
+
+
+def _hits(hits: list[KeywordHit]) -> list[JobHit]:
+    return [JobHit(**job_fields(h.job), score=round(-h.rank, 4), matched="words", snippet=h.snippet) for h in hits]
+
+
+# --- handlers (each takes the validated request) ----------------------------------------------
+
+
+async def job_create(ctx: Context, request: JobCreateRequest) -> JobCreated:
+    created = await state(ctx).service.create(current_user(ctx), request)
+    return JobCreated(**job_fields(created.job), is_existing=created.is_existing, warnings=created.warnings)
+
+
+async def job_retrieval_by_id(ctx: Context, request: JobGetRequest) -> JobDetail:
+    job, runs = await state(ctx).service.get(current_user(ctx), request.job_id, request.runs)
+    tz = job.schedule.tz
+    return JobDetail(**job_fields(job), runs=[run_view(r, tz) for r in runs])
+
+
+async def job_retrieval_by_keywords(ctx: Context, request: KeywordSearchRequest) -> SearchResults:
+    hits = await state(ctx).service.search_keywords(
+        current_user(ctx), request.keywords, request.match == "all", _filter(request.status, request.job_type),
+        request.limit,
+    )  # fmt: skip
+    return SearchResults(mode="lexical", results=_hits(hits))
+
+
+async def job_retrieval_semantic(ctx: Context, request: SemanticSearchRequest) -> SearchResults:
+    hits = await state(ctx).service.search_keywords(
+        current_user(ctx), request.query, False, _filter(request.status, request.job_type), request.limit
+    )
+    return SearchResults(
+        mode="lexical",
+        results=_hits(hits),
+        warnings=["ranked by shared words (BM25); meaning-based ranking is not enabled on this server"],
+    )
+
+
+async def job_update(ctx: Context, request: JobUpdateRequest) -> JobView:
+    return job_view(await state(ctx).service.update(current_user(ctx), request))
+
+
+async def job_pause(ctx: Context, request: JobStatusRequest) -> JobView:
+    return job_view(await state(ctx).service.pause(current_user(ctx), request.job_id, request.reason))
+
+
+async def job_cancel(ctx: Context, request: JobStatusRequest) -> JobView:
+    return job_view(await state(ctx).service.cancel(current_user(ctx), request.job_id, request.reason))
+
+
+async def inbox_list(ctx: Context, request: InboxListRequest) -> InboxView:
+    app = state(ctx)
+    messages, unread = await app.service.inbox(current_user(ctx), request.unread_only, request.limit)
+    tz = zone(app.settings.timezone)
+    return InboxView(results=[message_view(m, tz) for m in messages], unread_count=unread)
+
+
+async def inbox_mark_read(ctx: Context, request: InboxMarkReadRequest) -> MarkedRead:
+    marked, unread = await state(ctx).service.mark_read(current_user(ctx), request.message_ids, request.all)
+    return MarkedRead(marked=marked, unread_count=unread)
+
+
+READ = ToolAnnotations(read_only_hint=True, idempotent_hint=True, open_world_hint=False)
+WRITE = ToolAnnotations(read_only_hint=False, destructive_hint=False, idempotent_hint=False, open_world_hint=False)
+IDEMPOTENT = ToolAnnotations(read_only_hint=False, destructive_hint=False, idempotent_hint=True, open_world_hint=False)
+DESTRUCTIVE = ToolAnnotations(read_only_hint=False, destructive_hint=True, idempotent_hint=True, open_world_hint=False)
+
+CREATE_DESCRIPTION = """\
+Create a background job that runs while the chat is closed; results land in the user's inbox.
+
+Pick job_type from the request:
+- "research these 50 companies, report by morning" → ONE_OFF,
+  schedule {"run_at": "2026-11-23T07:00:00"} (or omit schedule to start now)
+- "remind me every Monday about pending invoices" → SCHEDULED,
+  schedule {"cron": "0 9 * * 1", "timezone": "Europe/Paris"}
+- "check the build every 6 hours" → RECURRING, schedule {"every": "6h"}
+- "watch this pricing page and tell me when it changes" → ONGOING, schedule {"every": "1h"},
+  end_condition "the price differs from $29"
+- "send the proposal, follow up in 3 days if no reply, then escalate" → three jobs: the proposal
+  (ONE_OFF); the follow-up (ONE_OFF, schedule {"delay": "3d"}, depends_on [proposal id]);
+  the escalation (depends_on [follow-up id])
+Confirm the returned schedule_text and next_runs with the user. Pass dedup_key when you might
+send the same call twice. Tell the user about any `warnings`."""
+
+TOOLS: list[tuple[str, Any, Any, ToolAnnotations, str]] = [
+    (
+        "job_create",
+        JobCreateRequest,
+        job_create,
+        WRITE,
+        CREATE_DESCRIPTION,
+    ),
+    (
+        "job_retrieval_semantic",
+        SemanticSearchRequest,
+        job_retrieval_semantic,
+        READ,
+        "Find the user's jobs by what they are about, in the user's words (e.g. 'the invoice reminders'). "
+        "The answer's `mode` says how it was ranked.",
+    ),
+    (
+        "job_retrieval_by_id",
+        JobGetRequest,
+        job_retrieval_by_id,
+        READ,
+        "Get one job by id with its status, schedule, next runs and latest runs (outcome, output, errors, lateness).",
+    ),
+    (
+        "job_retrieval_by_keywords",
+        KeywordSearchRequest,
+        job_retrieval_by_keywords,
+        READ,
+        "Find the user's jobs containing given words (full-text, stemmed). match='all' needs every word. "
+        "Results carry a snippet with the matches in bold.",
+    ),
+    (
+        "job_update",
+        JobUpdateRequest,
+        job_update,
+        IDEMPOTENT,
+        "Change a job: any of title, description, schedule (fields given replace the old ones), end_condition, "
+        "depends_on, related_entities, notify, metadata; and/or status: ACTIVE (resume a PAUSED job, unblock a "
+        "BLOCKED one, retry a FAILED one), COMPLETED (an ONGOING job's goal was met), ARCHIVED (hide a finished job). "
+        "The next run is recomputed from now.",
+    ),
+    (
+        "job_pause",
+        JobStatusRequest,
+        job_pause,
+        IDEMPOTENT,
+        "Pause a job: it stops being scheduled until job_update sets status ACTIVE (then it continues from now, "
+        "without a burst of missed runs). A run in progress finishes first.",
+    ),
+    (
+        "job_cancel",
+        JobStatusRequest,
+        job_cancel,
+        DESTRUCTIVE,
+        "Cancel a job for good (it cannot be resumed). Jobs that depend on it become BLOCKED.",
+    ),
+    (
+        "inbox_list",
+        InboxListRequest,
+        inbox_list,
+        READ,
+        "The user's inbox: reports from their jobs, newest first. Check it at the start of a conversation and tell "
+        "the user what arrived.",
+    ),
+    (
+        "inbox_mark_read",
+        InboxMarkReadRequest,
+        inbox_mark_read,
+        IDEMPOTENT,
+        "Mark inbox messages read, by id (message_ids) or all at once (all=true), once the user has seen them.",
+    ),
+]
+
+
+def register(server: MCPServer[Any]) -> None:
+    """Add every tool and resource to `server`."""
+    for name, request_model, handler, hints, description in TOOLS:
+        add_model_tool(server, request_model, handler, name=name, description=description, annotations=hints)
+
+    @server.resource(
+        "jobs://{job_id}",
+        name="job",
+        description="A job with its latest runs, as JSON.",
+        mime_type="application/json",
+    )
+    async def job_resource(job_id: str, ctx: Context) -> str:
+        try:
+            detail = await job_retrieval_by_id(ctx, JobGetRequest(job_id=job_id))
+        except JobsError as exc:
+            raise ResourceError(str(exc)) from exc
+        return detail.model_dump_json(indent=2)
+
+    @server.resource(
+        "inbox://{view}",
+        name="inbox",
+        description="The user's inbox as JSON, newest first: inbox://unread (unread messages) or inbox://all.",
+        mime_type="application/json",
+    )
+    async def inbox_resource(view: str, ctx: Context) -> str:
+        if view not in ("unread", "all"):
+            raise ResourceError(f"unknown inbox view {view!r}; read inbox://unread or inbox://all")
+        inbox = await inbox_list(ctx, InboxListRequest(unread_only=view == "unread", limit=200))
+        return inbox.model_dump_json(indent=2)

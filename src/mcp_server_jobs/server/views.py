@@ -1,0 +1,210 @@
+"""What the tools return: jobs, runs and messages as a client's model reads them (times in the job's zone)."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from typing import Any, Literal
+from zoneinfo import ZoneInfo
+
+from pydantic import BaseModel, Field
+
+from mcp_server_jobs.models import Entity, InboxMessage, Job, JobStatus, JobType, Notify, Run, RunOutcome
+from mcp_server_jobs.schedule import Schedule, format_local, short_duration
+
+OUTPUT_PREVIEW_CHARS = 4_000
+
+
+class ScheduleView(BaseModel):
+    """The normalised schedule; times are ISO 8601 with the offset of the job's timezone."""
+
+    run_at: str | None = Field(description="ONE_OFF: when it runs; interval jobs: the first run; cron: not before.")
+    cron: str | None
+    every: str | None = Field(description="Interval between runs, e.g. '2h'.")
+    timezone: str
+    end_at: str | None
+    max_runs: int | None
+
+
+class JobView(BaseModel):
+    """A job as shown to a client."""
+
+    id: str
+    title: str
+    description: str
+    job_type: JobType
+    status: JobStatus
+    status_reason: str | None
+    schedule: ScheduleView
+    schedule_text: str = Field(description="The schedule in one sentence, to confirm with the user.")
+    next_run_at: str | None = Field(description="The next run, ISO 8601 in the job's timezone; null if none.")
+    next_runs: list[str] = Field(description="The next (up to) 3 run times.")
+    end_condition: str | None
+    depends_on: list[str]
+    related_entities: list[Entity]
+    notify: Notify
+    metadata: dict[str, Any]
+    dedup_key: str | None
+    run_count: int
+    consecutive_failures: int
+    last_run_at: str | None
+    created_at: str
+    updated_at: str
+
+
+class JobCreated(JobView):
+    """job_create's answer."""
+
+    is_existing: bool = Field(description="True when dedup_key matched a live job, which is returned unchanged.")
+    warnings: list[str] = Field(description="Things the user should know about this job (not errors).")
+
+
+class RunView(BaseModel):
+    """One run in a job's history."""
+
+    id: str
+    scheduled_for: str | None
+    started_at: str | None
+    finished_at: str | None
+    lateness_seconds: float | None = Field(description="How long after its scheduled time the run started.")
+    attempt: int
+    outcome: RunOutcome
+    summary: str | None
+    output: str | None = Field(description=f"The run's output (first {OUTPUT_PREVIEW_CHARS} characters).")
+    error: str | None
+    backend: str | None
+    usage: dict[str, Any] | None
+
+
+class JobDetail(JobView):
+    """A job with its latest runs, newest first."""
+
+    runs: list[RunView]
+
+
+class JobHit(JobView):
+    """A search result."""
+
+    score: float = Field(description="Relevance; higher is better (comparable within one answer).")
+    matched: Literal["words", "meaning", "both"] = Field(description="How the job matched the query.")
+    snippet: str | None = Field(description="The matching passage, matched words in **bold**.")
+
+
+class SearchResults(BaseModel):
+    """Jobs found by a search, best first."""
+
+    mode: Literal["lexical", "semantic", "hybrid"] = Field(description="Which kind of search answered.")
+    results: list[JobHit]
+    warnings: list[str] = Field(default_factory=list)
+
+
+class MessageView(BaseModel):
+    """An inbox message."""
+
+    id: str
+    job_id: str | None
+    run_id: str | None
+    title: str
+    body: str
+    created_at: str
+    read_at: str | None
+
+
+class InboxView(BaseModel):
+    """Inbox messages, newest first."""
+
+    results: list[MessageView]
+    unread_count: int
+
+
+class MarkedRead(BaseModel):
+    """inbox_mark_read's answer."""
+
+    marked: int = Field(description="How many messages changed from unread to read.")
+    unread_count: int
+
+
+def _local(when: datetime | None, tz: ZoneInfo) -> str | None:
+    return None if when is None else format_local(when, tz)
+
+
+def schedule_view(schedule: Schedule) -> ScheduleView:
+    """The schedule with its instants in its own timezone."""
+    tz = schedule.tz
+    every = short_duration(timedelta(seconds=schedule.every_seconds)) if schedule.every_seconds else None
+    return ScheduleView(
+        run_at=_local(schedule.run_at, tz),
+        cron=schedule.cron,
+        every=every,
+        timezone=schedule.timezone,
+        end_at=_local(schedule.end_at, tz),
+        max_runs=schedule.max_runs,
+    )
+
+
+def job_fields(job: Job) -> dict[str, Any]:
+    """The JobView fields of `job`, for JobView and its subclasses."""
+    tz = job.schedule.tz
+    upcoming = job.schedule.upcoming(job.next_run_at, 3, job.run_count)
+    return {
+        "id": job.id,
+        "title": job.title,
+        "description": job.description,
+        "job_type": job.job_type,
+        "status": job.status,
+        "status_reason": job.status_reason,
+        "schedule": schedule_view(job.schedule),
+        "schedule_text": job.schedule.describe(),
+        "next_run_at": _local(job.next_run_at, tz),
+        "next_runs": [format_local(t, tz) for t in upcoming],
+        "end_condition": job.end_condition,
+        "depends_on": job.depends_on,
+        "related_entities": job.related_entities,
+        "notify": job.notify,
+        "metadata": job.metadata,
+        "dedup_key": job.dedup_key,
+        "run_count": job.run_count,
+        "consecutive_failures": job.consecutive_failures,
+        "last_run_at": _local(job.last_run_at, tz),
+        "created_at": format_local(job.created_at, tz),
+        "updated_at": format_local(job.updated_at, tz),
+    }
+
+
+def job_view(job: Job) -> JobView:
+    """A job as a client sees it."""
+    return JobView(**job_fields(job))
+
+
+def run_view(run: Run, tz: ZoneInfo) -> RunView:
+    """A run with its times in the job's zone."""
+    lateness = None
+    if run.started_at and run.scheduled_for:
+        lateness = round((run.started_at - run.scheduled_for).total_seconds(), 3)
+    output = run.output[:OUTPUT_PREVIEW_CHARS] if run.output else run.output
+    return RunView(
+        id=run.id,
+        scheduled_for=_local(run.scheduled_for, tz),
+        started_at=_local(run.started_at, tz),
+        finished_at=_local(run.finished_at, tz),
+        lateness_seconds=lateness,
+        attempt=run.attempt,
+        outcome=run.outcome,
+        summary=run.summary,
+        output=output,
+        error=run.error,
+        backend=run.backend,
+        usage=run.usage,
+    )
+
+
+def message_view(message: InboxMessage, tz: ZoneInfo) -> MessageView:
+    """An inbox message with times in the server's zone."""
+    return MessageView(
+        id=message.id,
+        job_id=message.job_id,
+        run_id=message.run_id,
+        title=message.title,
+        body=message.body,
+        created_at=format_local(message.created_at, tz),
+        read_at=_local(message.read_at, tz),
+    )
