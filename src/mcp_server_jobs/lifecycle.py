@@ -59,7 +59,11 @@ def check_client(current: S, target: S) -> None:
             "Use job_pause to pause and job_cancel to cancel."
         )
     if current not in sources:
-        raise ForbiddenTransition(f"This job is {current}, so it cannot be set to {target}: {_MEANING[target]}.")
+        possible = ", ".join(t for t, froms in CLIENT_TARGETS.items() if current in froms) or "no status"
+        raise ForbiddenTransition(
+            f"This job is {current}, so it cannot be set to {target}: {_MEANING[target]}. "
+            f"From {current}, job_update can set: {possible}."
+        )
     check(current, target)
 
 

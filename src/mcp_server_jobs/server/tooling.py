@@ -11,6 +11,7 @@ from mcp.server.mcpserver import Context, MCPServer
 from mcp.server.mcpserver.exceptions import ToolError
 from mcp_types import ToolAnnotations
 from pydantic import BaseModel, Field, ValidationError
+from pydantic.fields import FieldInfo
 
 from mcp_server_jobs.errors import JobsError
 
@@ -20,7 +21,7 @@ Handler = Callable[[Context, RequestT], Awaitable[Any]]
 
 def _parameter(name: str, info: Any) -> inspect.Parameter:
     """A keyword parameter carrying the model field's type, bounds, description and examples."""
-    described = Field(description=info.description, examples=info.examples)
+    described = Field(description=info.description or _inner_description(info.annotation), examples=info.examples)
     annotation = Annotated[(info.annotation, *info.metadata, described)]
     if info.is_required():
         default: Any = inspect.Parameter.empty
@@ -29,6 +30,17 @@ def _parameter(name: str, info: Any) -> inspect.Parameter:
     else:
         default = info.default
     return inspect.Parameter(name, inspect.Parameter.KEYWORD_ONLY, annotation=annotation, default=default)
+
+
+def _inner_description(annotation: Any) -> str | None:
+    """The description of `Annotated[T, Field(description=...)] | None`, which pydantic leaves inside anyOf."""
+    for arm in typing.get_args(annotation):
+        for extra in getattr(arm, "__metadata__", ()):
+            if isinstance(extra, FieldInfo) and extra.description:
+                return extra.description
+        if isinstance(arm, type) and arm is not type(None) and arm.__doc__:
+            return arm.__doc__.strip().splitlines()[0]
+    return None
 
 
 def add_model_tool(

@@ -1,0 +1,71 @@
+"""Shared fixtures: a fake clock, a database file, MCP clients connected to real servers."""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import AsyncIterator, Callable
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import pytest
+from mcp import Client
+from mcp_types import CallToolResult
+
+from mcp_server_jobs.clock import FakeClock
+from mcp_server_jobs.config import Settings
+from mcp_server_jobs.server.app import build_server
+
+# A Sunday; Europe/Paris is UTC+1 then.
+START = datetime(2026, 11, 22, 10, 0, tzinfo=UTC)
+
+
+@pytest.fixture
+def anyio_backend() -> str:
+    return "asyncio"
+
+
+@pytest.fixture
+def clock() -> FakeClock:
+    return FakeClock(START)
+
+
+@pytest.fixture
+def db_path(tmp_path: Path) -> Path:
+    return tmp_path / "jobs.db"
+
+
+ConnectFn = Callable[..., AbstractAsyncContextManager[Client]]
+
+
+@pytest.fixture
+def connect(db_path: Path, clock: FakeClock) -> ConnectFn:
+    """Open an in-process MCP client on a server over `db_path`, as `user` (default 'local')."""
+
+    @asynccontextmanager
+    async def _connect(user: str = "local", timezone: str = "Europe/Paris") -> AsyncIterator[Client]:
+        settings = Settings(db=db_path, user=user, timezone=timezone)
+        async with Client(build_server(settings, clock=clock)) as client:
+            yield client
+
+    return _connect
+
+
+def dump(db_path: Path) -> list[str]:
+    """Every row of the database as SQL text, to compare before and after a call."""
+    with sqlite3.connect(db_path) as conn:
+        return list(conn.iterdump())
+
+
+def ok(result: CallToolResult) -> dict[str, Any]:
+    """The structured answer of a successful call (fails the test on a tool error)."""
+    assert not result.is_error, result.content
+    assert result.structured_content is not None
+    return result.structured_content
+
+
+def error_text(result: CallToolResult) -> str:
+    """The message of a tool error (fails the test if the call succeeded)."""
+    assert result.is_error, result.structured_content
+    return " ".join(getattr(block, "text", "") for block in result.content)
