@@ -1,0 +1,99 @@
+"""The SQLite store: migrations, the transition table on every write, optimistic versions."""
+
+from __future__ import annotations
+
+import sqlite3
+from pathlib import Path
+
+import anyio
+import pytest
+
+from mcp_server_jobs.errors import Conflict, ForbiddenTransition, JobNotFound
+from mcp_server_jobs.lifecycle import TRANSITIONS, allowed
+from mcp_server_jobs.models import JobChanges, JobStatus, JobType, NewJob, Notify, new_id
+from mcp_server_jobs.schedule import Schedule
+from mcp_server_jobs.store import JobFilter, SQLiteStore
+from tests.conftest import START, dump
+
+pytestmark = pytest.mark.anyio
+
+
+def new_job(status: JobStatus = JobStatus.ACTIVE, user_id: str = "u") -> NewJob:
+    return NewJob(
+        id=new_id("job"),
+        user_id=user_id,
+        title="Title",
+        description="Description",
+        job_type=JobType.ONE_OFF,
+        schedule=Schedule(run_at=START, timezone="UTC"),
+        end_condition=None,
+        depends_on=[],
+        related_entities=[],
+        notify=Notify.AUTO,
+        metadata={},
+        dedup_key=None,
+        status=status,
+        status_reason=None,
+        next_run_at=START,
+        created_at=START,
+    )
+
+
+async def test_schema_is_versioned_and_two_openers_agree(db_path: Path) -> None:
+    async def open_close() -> None:
+        async with SQLiteStore(db_path):
+            pass
+
+    async with anyio.create_task_group() as group:
+        for _ in range(4):
+            group.start_soon(open_close)
+    with sqlite3.connect(db_path) as conn:
+        assert conn.execute("PRAGMA user_version").fetchone()[0] == 1
+        assert conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+        tables = {row[0] for row in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+    assert {"jobs", "job_dependencies", "runs", "inbox", "jobs_fts"} <= tables
+
+
+@pytest.mark.parametrize("current", list(JobStatus))
+async def test_every_write_follows_the_transition_table(db_path: Path, current: JobStatus) -> None:
+    async with SQLiteStore(db_path) as store:
+        for target in JobStatus:
+            if target == current:
+                continue
+            job, _ = await store.create_job(new_job(current))
+            before = dump(db_path)
+            if allowed(current, target):
+                changed = await store.update_job("u", job.id, JobChanges(status=target), expected_version=job.version)
+                assert changed.status == target
+                assert changed.version == job.version + 1
+            else:
+                with pytest.raises(ForbiddenTransition, match=f"cannot become {target}"):
+                    await store.update_job("u", job.id, JobChanges(status=target), expected_version=job.version)
+                assert dump(db_path) == before
+
+
+def test_terminal_statuses_lead_only_to_archive() -> None:
+    for status in (JobStatus.COMPLETED, JobStatus.CANCELLED):
+        assert TRANSITIONS[status] == {JobStatus.ARCHIVED}
+    assert TRANSITIONS[JobStatus.ARCHIVED] == frozenset()
+
+
+async def test_stale_version_is_a_conflict_and_changes_nothing(db_path: Path) -> None:
+    async with SQLiteStore(db_path) as store:
+        job, _ = await store.create_job(new_job())
+        await store.update_job("u", job.id, JobChanges(title="first"), expected_version=job.version)
+        before = dump(db_path)
+        with pytest.raises(Conflict):
+            await store.update_job("u", job.id, JobChanges(title="second"), expected_version=job.version)
+        assert dump(db_path) == before
+
+
+async def test_rows_of_another_user_are_missing(db_path: Path) -> None:
+    async with SQLiteStore(db_path) as store:
+        job, _ = await store.create_job(new_job(user_id="alice"))
+        with pytest.raises(JobNotFound):
+            await store.get_job("bob", job.id)
+        with pytest.raises(JobNotFound):
+            await store.update_job("bob", job.id, JobChanges(title="x"), expected_version=job.version)
+        assert await store.list_jobs("bob", JobFilter(), 10) == []
+        assert await store.get_jobs("bob", [job.id]) == []
