@@ -297,6 +297,15 @@ async def test_bad_create_is_explained_and_writes_nothing(
     assert dump(db_path) == before
 
 
+async def test_misspelt_argument_is_refused_by_name(connect: ConnectFn, db_path: Path) -> None:
+    async with connect() as client:
+        before = dump(db_path)
+        text = error_text(await client.call_tool("job_create", {**MONDAY_REMINDER, "dedupe_key": "k"}))
+    assert "unknown argument(s) 'dedupe_key'" in text
+    assert "dedup_key" in text
+    assert dump(db_path) == before
+
+
 async def test_unknown_id_in_every_tool(connect: ConnectFn, db_path: Path) -> None:
     calls: list[tuple[str, dict[str, Any]]] = [
         ("job_retrieval_by_id", {"job_id": "job_nope"}),

@@ -7,9 +7,10 @@ import typing
 from collections.abc import Awaitable, Callable
 from typing import Annotated, Any, TypeVar
 
+from mcp.server.context import CallNext, HandlerResult, ServerRequestContext
 from mcp.server.mcpserver import Context, MCPServer
 from mcp.server.mcpserver.exceptions import ToolError
-from mcp_types import ToolAnnotations
+from mcp_types import CallToolResult, TextContent, ToolAnnotations
 from pydantic import BaseModel, Field, ValidationError
 from pydantic.fields import FieldInfo
 
@@ -51,6 +52,7 @@ def add_model_tool(
     name: str,
     description: str,
     annotations: ToolAnnotations,
+    guard: RefuseUnknownArguments,
 ) -> None:
     """Publish `handler` as tool `name`, its arguments being the fields of `request_model`.
 
@@ -74,6 +76,31 @@ def add_model_tool(
     tool.__signature__ = inspect.Signature([context, *fields], return_annotation=returns)  # type: ignore[attr-defined]
     tool.__name__ = name
     server.add_tool(tool, name=name, description=description, annotations=annotations)
+    guard.known[name] = frozenset(request_model.model_fields)
+
+
+class RefuseUnknownArguments:
+    """Middleware: a tools/call naming an argument the tool does not have gets a tool error.
+
+    The SDK drops unknown names silently, so a misspelt optional argument ('dedupe_key') would be
+    lost without a word; the error names the argument and lists the right ones.
+    """
+
+    def __init__(self) -> None:
+        self.known: dict[str, frozenset[str]] = {}
+
+    async def __call__(self, ctx: ServerRequestContext[Any, Any], call_next: CallNext) -> HandlerResult:
+        params = ctx.params if ctx.method == "tools/call" else None
+        if isinstance(params, dict) and isinstance(params.get("arguments"), dict):
+            known = self.known.get(str(params.get("name")))
+            unknown = sorted(set(params["arguments"]) - known) if known is not None else []
+            if known is not None and unknown:
+                text = (
+                    f"Error executing tool {params['name']}: unknown argument(s) {', '.join(map(repr, unknown))}; "
+                    f"this tool takes: {', '.join(sorted(known))}. Nothing was changed."
+                )
+                return CallToolResult(content=[TextContent(type="text", text=text)], is_error=True)
+        return await call_next(ctx)
 
 
 def _validation_text(exc: ValidationError) -> str:

@@ -23,7 +23,7 @@ from mcp_server_jobs.server.requests import (
     SemanticSearchRequest,
 )
 from mcp_server_jobs.server.service import JobService
-from mcp_server_jobs.server.tooling import add_model_tool
+from mcp_server_jobs.server.tooling import RefuseUnknownArguments, add_model_tool
 from mcp_server_jobs.server.views import (
     InboxView,
     JobCreated,
@@ -221,8 +221,12 @@ TOOLS: list[tuple[str, Any, Any, ToolAnnotations, str]] = [
 
 def register(server: MCPServer[Any]) -> None:
     """Add every tool and resource to `server`."""
+    guard = RefuseUnknownArguments()
     for name, request_model, handler, hints, description in TOOLS:
-        add_model_tool(server, request_model, handler, name=name, description=description, annotations=hints)
+        add_model_tool(
+            server, request_model, handler, name=name, description=description, annotations=hints, guard=guard
+        )
+    server.middleware.append(guard)
 
     @server.resource(
         "jobs://{job_id}",
