@@ -77,13 +77,15 @@ async def test_each_job_type(connect: ConnectFn) -> None:
     async with connect() as client:
         now_job = await create(client, job_type="ONE_OFF", schedule={})
         later = await create(client, job_type="ONE_OFF", schedule={"run_at": "2026-11-23T07:00:00"})
+        aware = await create(client, job_type="ONE_OFF", schedule={"run_at": "2026-11-23T07:00:00-05:00"})
         every = await create(client, job_type="RECURRING", schedule={"every": "6h", "max_runs": 2})
         watch = await create(
             client, job_type="ONGOING", schedule={"every": "1h"}, end_condition="The price is below $20"
         )
     assert now_job["next_run_at"] == "2026-11-22T11:00:00+01:00"
     assert now_job["next_runs"] == ["2026-11-22T11:00:00+01:00"]
-    assert later["next_run_at"] == "2026-11-23T07:00:00+01:00"
+    assert later["next_run_at"] == "2026-11-23T07:00:00+01:00"  # naive: read in the job's zone
+    assert aware["next_run_at"] == "2026-11-23T13:00:00+01:00"  # aware: its own offset, shown in the zone
     assert every["next_runs"] == ["2026-11-22T11:00:00+01:00", "2026-11-22T17:00:00+01:00"]
     assert watch["schedule"]["max_runs"] == 100
     assert watch["schedule"]["end_at"] == "2026-12-22T11:00:00+01:00"
@@ -293,6 +295,36 @@ async def test_bad_create_is_explained_and_writes_nothing(
         await create(client)
         before = dump(db_path)
         text = error_text(await client.call_tool("job_create", {**MONDAY_REMINDER, **overrides}))
+    assert hint in text
+    assert dump(db_path) == before
+
+
+# One bad call per tool (beyond those above), each with the words the error must contain.
+BAD_CALLS: list[tuple[str, dict[str, Any], str]] = [
+    ("job_retrieval_semantic", {"query": ""}, "at least 1 character"),
+    ("job_retrieval_semantic", {"query": "x", "limit": 0}, "greater than or equal to 1"),
+    ("job_retrieval_by_id", {"job_id": "JOB", "runs": -1}, "greater than or equal to 0"),
+    ("job_retrieval_by_keywords", {"keywords": "x", "match": "some"}, "'any' or 'all'"),
+    ("job_retrieval_by_keywords", {"keywords": "x", "status": ["SLEEPING"]}, "ACTIVE"),
+    ("job_update", {"job_id": "JOB", "schedule": {"cron": "0 25 * * *"}}, "not valid"),
+    ("job_update", {"job_id": "JOB", "end_condition": "done"}, "only to ONGOING"),
+    ("job_update", {"job_id": "JOB", "status": "PAUSED"}, "'ACTIVE', 'COMPLETED' or 'ARCHIVED'"),
+    ("job_pause", {"job_id": "JOB", "reason": "r" * 501}, "at most 500 characters"),
+    ("job_cancel", {"job_id": ""}, "at least 1 character"),
+    ("inbox_list", {"limit": 1000}, "less than or equal to 200"),
+    ("inbox_mark_read", {}, "not both and not neither"),
+]
+
+
+@pytest.mark.parametrize(("tool", "arguments", "hint"), BAD_CALLS)
+async def test_bad_call_is_explained_and_writes_nothing(
+    connect: ConnectFn, db_path: Path, tool: str, arguments: dict[str, Any], hint: str
+) -> None:
+    async with connect() as client:
+        job = await create(client)
+        before = dump(db_path)
+        filled = {key: job["id"] if value == "JOB" else value for key, value in arguments.items()}
+        text = error_text(await client.call_tool(tool, filled))
     assert hint in text
     assert dump(db_path) == before
 

@@ -109,7 +109,7 @@ class JobUpdateRequest(Request):
     related_entities: Entities | None = None
     notify: Notify | None = None
     metadata: Metadata | None = None
-    status: Literal[JobStatus.ACTIVE, JobStatus.COMPLETED, JobStatus.ARCHIVED] | None = Field(
+    status: Literal["ACTIVE", "COMPLETED", "ARCHIVED"] | None = Field(
         default=None,
         description=(
             "ACTIVE: resume a PAUSED job, unblock a BLOCKED one, or retry a FAILED one. "

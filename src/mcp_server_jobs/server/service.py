@@ -168,9 +168,10 @@ class JobService:
                     raise DependencyError(f"depends_on: {reason}")
                 if status != job.status:
                     _set_status(changes, status, reason, schedule, now)
-        if request.status is not None and request.status != status:
-            lifecycle.check_client(job.status, request.status)
-            self._client_status(job, request.status, schedule, changes, now)
+        target = JobStatus(request.status) if request.status else None
+        if target is not None and target != status:
+            lifecycle.check_client(job.status, target)
+            self._client_status(job, target, schedule, changes, now)
         return changes
 
     def _client_status(
