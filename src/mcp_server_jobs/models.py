@@ -304,51 +304,6 @@ def _check_shape(job_type: JobType, cron: str | None, every: timedelta | None) -
 # --- stored records ---------------------------------------------------------------------------
 
 
-class Job(BaseModel):
-    """A job as stored."""
-
-    id: str
-    user_id: str
-    title: str
-    description: str
-    job_type: JobType
-    schedule: Schedule
-    end_condition: str | None = None
-    depends_on: list[str] = Field(default_factory=list)
-    related_entities: list[Entity] = Field(default_factory=list)
-    notify: Notify = Notify.AUTO
-    metadata: dict[str, Any] = Field(default_factory=dict)
-    dedup_key: str | None = None
-    status: JobStatus
-    status_reason: str | None = None
-    next_run_at: datetime | None = None
-    last_run_at: datetime | None = None
-    run_count: int = 0
-    consecutive_failures: int = 0
-    pause_requested: bool = False
-    version: int = Field(default=0, description="Bumped on every write; guards read-modify-write.")
-    created_at: datetime
-    updated_at: datetime
-
-
-class JobChanges(BaseModel):
-    """Fields to change on a job; only the fields explicitly set are written."""
-
-    title: str | None = None
-    description: str | None = None
-    schedule: Schedule | None = None
-    end_condition: str | None = None
-    depends_on: list[str] | None = None
-    related_entities: list[Entity] | None = None
-    notify: Notify | None = None
-    metadata: dict[str, Any] | None = None
-    status: JobStatus | None = None
-    status_reason: str | None = None
-    next_run_at: datetime | None = None
-    pause_requested: bool | None = None
-    consecutive_failures: int | None = None
-
-
 class NewJob(BaseModel):
     """What the store needs to insert a job; ids and timestamps come from the caller."""
 
@@ -368,6 +323,35 @@ class NewJob(BaseModel):
     status_reason: str | None
     next_run_at: datetime | None
     created_at: datetime
+
+
+class Job(NewJob):
+    """A job as stored: what was created plus the scheduler's bookkeeping."""
+
+    last_run_at: datetime | None = None
+    run_count: int = 0
+    consecutive_failures: int = 0
+    pause_requested: bool = False
+    version: int = Field(default=0, description="Bumped on every write; guards read-modify-write.")
+    updated_at: datetime
+
+
+class JobChanges(BaseModel):
+    """Fields to change on a job; only the fields explicitly set are written."""
+
+    title: str | None = None
+    description: str | None = None
+    schedule: Schedule | None = None
+    end_condition: str | None = None
+    depends_on: list[str] | None = None
+    related_entities: list[Entity] | None = None
+    notify: Notify | None = None
+    metadata: dict[str, Any] | None = None
+    status: JobStatus | None = None
+    status_reason: str | None = None
+    next_run_at: datetime | None = None
+    pause_requested: bool | None = None
+    consecutive_failures: int | None = None
 
 
 class Run(BaseModel):

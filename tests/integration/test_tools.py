@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sqlite3
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -240,6 +241,34 @@ async def test_dependencies_gate_and_block(connect: ConnectFn) -> None:
     assert blocked["status"] == "BLOCKED"
     assert follow_up["id"] in blocked["status_reason"]
     assert "CANCELLED" in blocked["status_reason"]
+
+
+async def test_retry_needs_runs_left_in_the_schedule(connect: ConnectFn, db_path: Path) -> None:
+    async with connect() as client:
+        job = await create(client, job_type="RECURRING", schedule={"every": "1h", "max_runs": 3})
+    with sqlite3.connect(db_path) as conn:  # as if its three runs had happened and the last one failed
+        conn.execute("UPDATE jobs SET status = 'FAILED', run_count = 3 WHERE id = ?", (job["id"],))
+    async with connect() as client:
+        before = dump(db_path)
+        refused = error_text(await client.call_tool("job_update", {"job_id": job["id"], "status": "ACTIVE"}))
+        assert dump(db_path) == before
+        retried = ok(
+            await client.call_tool("job_update", {"job_id": job["id"], "status": "ACTIVE", "schedule": {"max_runs": 5}})
+        )
+    assert "max_runs" in refused
+    assert retried["status"] == "ACTIVE"
+    assert len(retried["next_runs"]) == 2
+
+
+async def test_resuming_a_job_paused_while_waiting_keeps_it_waiting(connect: ConnectFn) -> None:
+    async with connect() as client:
+        first = await create(client, title="First")
+        second = await create(client, title="Second", depends_on=[first["id"]])
+        ok(await client.call_tool("job_pause", {"job_id": second["id"]}))
+        resumed = ok(await client.call_tool("job_update", {"job_id": second["id"], "status": "ACTIVE"}))
+    assert resumed["status"] == "PENDING"
+    assert first["id"] in resumed["status_reason"]
+    assert resumed["next_run_at"] is None
 
 
 async def test_completed_dependency_frees_the_waiting_job(connect: ConnectFn) -> None:

@@ -171,10 +171,10 @@ class JobService:
         target = JobStatus(request.status) if request.status else None
         if target is not None and target != status:
             lifecycle.check_client(job.status, target)
-            self._client_status(job, target, schedule, changes, now)
+            await self._client_status(job, target, schedule, changes, now)
         return changes
 
-    def _client_status(
+    async def _client_status(
         self, job: Job, target: JobStatus, schedule: Schedule, changes: JobChanges, now: datetime
     ) -> None:
         if target is JobStatus.COMPLETED:
@@ -185,17 +185,21 @@ class JobService:
                 )
             _set_status(changes, JobStatus.COMPLETED, "goal met (marked by the user)", schedule, now)
         elif target is JobStatus.ACTIVE:
-            reason = {
-                JobStatus.PAUSED: None,
-                JobStatus.BLOCKED: "unblocked by the user",
-                JobStatus.FAILED: None,
-            }
-            if schedule.first_run(now) is None:
+            used_up = schedule.max_runs is not None and job.run_count >= schedule.max_runs
+            if used_up or schedule.first_run(now) is None:
                 raise InvalidInput(
                     f"{job.id} has no run left in its schedule (end_at or max_runs reached); "
-                    "change schedule.end_at or schedule.max_runs in the same job_update"
+                    "raise schedule.end_at or schedule.max_runs in the same job_update"
                 )
-            _set_status(changes, JobStatus.ACTIVE, reason.get(job.status), schedule, now)
+            if job.status is JobStatus.PAUSED:
+                # A job paused while it waited on dependencies goes back to waiting.
+                status, reason = lifecycle.dependency_status(await self.store.get_jobs(job.user_id, job.depends_on))
+                _set_status(
+                    changes, JobStatus.PENDING if status is JobStatus.PENDING else target, reason, schedule, now
+                )
+            else:
+                unblocked = "unblocked by the user" if job.status is JobStatus.BLOCKED else None
+                _set_status(changes, JobStatus.ACTIVE, unblocked, schedule, now)
             changes.consecutive_failures = 0
         else:
             _set_status(changes, target, None, schedule, now)
