@@ -41,11 +41,14 @@ ConnectFn = Callable[..., AbstractAsyncContextManager[Client]]
 
 @pytest.fixture
 def connect(db_path: Path, clock: FakeClock) -> ConnectFn:
-    """Open an in-process MCP client on a server over `db_path`, as `user` (default 'local')."""
+    """Open an in-process MCP client on a server over `db_path`, as `user` (default 'local').
+
+    The server runs no jobs: these tests drive the fake clock, which a live scheduler would not follow.
+    """
 
     @asynccontextmanager
     async def _connect(user: str = "local", timezone: str = "Europe/Paris") -> AsyncIterator[Client]:
-        settings = Settings(db=db_path, user=user, timezone=timezone)
+        settings = Settings(db=db_path, user=user, timezone=timezone, run_jobs=False)
         async with Client(build_server(settings, clock=clock)) as client:
             yield client
 

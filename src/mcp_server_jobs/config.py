@@ -46,6 +46,15 @@ class Settings(BaseModel):
     user: str = Field(default="local", min_length=1, max_length=100)
     timezone: str = Field(default_factory=machine_timezone)
     backends: tuple[str, ...] = ("model", "sampling")
+    # False: serve the tools only, while another process on the same database runs the jobs.
+    run_jobs: bool = True
+    max_concurrency: int = Field(default=5, ge=1, le=100)
+    sweep_seconds: float = Field(default=30.0, ge=0.05, le=3600)
+    lease_seconds: float = Field(default=30.0, ge=0.3, le=3600)
+    run_timeout: float = Field(default=600.0, ge=1, le=86400)
+    max_attempts: int = Field(default=3, ge=1, le=20)
+    retry_base_seconds: float = Field(default=30.0, ge=0.01, le=86400)
+    max_consecutive_failures: int = Field(default=5, ge=1, le=1000)
 
     @field_validator("timezone")
     @classmethod

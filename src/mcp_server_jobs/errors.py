@@ -52,3 +52,16 @@ class Conflict(JobsError):
 
 class StoreError(JobsError):
     """The job database could not be used."""
+
+
+class AgentError(JobsError):
+    """The agent backend could not carry out the run."""
+
+    def __init__(self, message: str, *, permanent: bool = False) -> None:
+        super().__init__(message)
+        # Permanent: retrying cannot help (bad key, 401/403, unknown model); the job fails at once.
+        self.permanent = permanent
+
+
+class BackendUnavailable(AgentError):
+    """This backend cannot take runs now; the next backend in the chain is tried."""

@@ -13,7 +13,8 @@ TRANSITIONS: dict[S, frozenset[S]] = {
     S.PENDING: frozenset({S.ACTIVE, S.BLOCKED, S.PAUSED, S.CANCELLED}),
     S.ACTIVE: frozenset({S.IN_PROGRESS, S.PAUSED, S.BLOCKED, S.PENDING, S.COMPLETED, S.FAILED, S.CANCELLED}),
     S.IN_PROGRESS: frozenset({S.ACTIVE, S.COMPLETED, S.FAILED, S.PAUSED, S.CANCELLED}),
-    S.PAUSED: frozenset({S.ACTIVE, S.PENDING, S.CANCELLED}),
+    # PAUSED → IN_PROGRESS: job_run_now tries a paused job once; it returns to PAUSED after.
+    S.PAUSED: frozenset({S.ACTIVE, S.PENDING, S.IN_PROGRESS, S.CANCELLED}),
     S.BLOCKED: frozenset({S.ACTIVE, S.PENDING, S.CANCELLED}),
     S.COMPLETED: frozenset({S.ARCHIVED}),
     # A failed job can be retried from the chat (job_update status=ACTIVE).

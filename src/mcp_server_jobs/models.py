@@ -90,6 +90,8 @@ ONGOING_DEFAULT_MAX_RUNS = 100
 MIN_EVERY = timedelta(seconds=1)
 MAX_EVERY = timedelta(days=366)
 MAX_DELAY = timedelta(days=5 * 366)
+MIN_TIMEOUT = timedelta(seconds=1)
+MAX_TIMEOUT = timedelta(hours=24)
 # A run_at this far in the past is taken as "now" (clock skew between the client and this server).
 PAST_TOLERANCE = timedelta(seconds=60)
 
@@ -222,6 +224,9 @@ class ScheduleInput(BaseModel):
     max_runs: int | None = Field(
         default=None, ge=1, le=100_000, description="Stop after this many runs. ONGOING default: 100."
     )
+    timeout: DurationValue | None = Field(
+        default=None, description="How long one run may take before it is stopped and retried (default 10m)."
+    )
 
 
 def _bad(message: str) -> InvalidInput:
@@ -267,10 +272,23 @@ def build_schedule(job_type: JobType, spec: ScheduleInput, default_timezone: str
         timezone=tz.key,
         end_at=end_at,
         max_runs=max_runs,
+        timeout_seconds=_timeout_seconds(spec),
     )
     if schedule.first_run(now) is None:
         raise _bad("the schedule has no run before end_at; move end_at later")
     return schedule
+
+
+def _timeout_seconds(spec: ScheduleInput) -> int | None:
+    if spec.timeout is None:
+        return None
+    try:
+        timeout = parse_duration(spec.timeout, field="timeout")
+    except ValueError as exc:
+        raise _bad(str(exc)) from exc
+    if not MIN_TIMEOUT <= timeout <= MAX_TIMEOUT:
+        raise _bad(f"timeout must be between 1s and 24h, got {spec.timeout!r}")
+    return int(timeout.total_seconds())
 
 
 def _parse_schedule_fields(
@@ -332,6 +350,8 @@ class Job(NewJob):
     run_count: int = 0
     consecutive_failures: int = 0
     pause_requested: bool = False
+    occurrence_at: datetime | None = Field(default=None, description="The scheduled time being attempted.")
+    attempt: int = Field(default=0, description="Attempts made at occurrence_at so far (0: none yet).")
     version: int = Field(default=0, description="Bumped on every write; guards read-modify-write.")
     updated_at: datetime
 
@@ -352,6 +372,17 @@ class JobChanges(BaseModel):
     next_run_at: datetime | None = None
     pause_requested: bool | None = None
     consecutive_failures: int | None = None
+    occurrence_at: datetime | None = None
+    attempt: int | None = None
+    run_count: int | None = None
+    last_run_at: datetime | None = None
+
+
+class RunTrigger(StrEnum):
+    """Why a run started."""
+
+    SCHEDULE = "schedule"
+    MANUAL = "manual"
 
 
 class Run(BaseModel):
@@ -359,6 +390,7 @@ class Run(BaseModel):
 
     id: str
     job_id: str
+    trigger: RunTrigger = RunTrigger.SCHEDULE
     scheduled_for: datetime | None
     started_at: datetime | None
     finished_at: datetime | None

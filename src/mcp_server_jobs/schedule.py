@@ -274,6 +274,7 @@ class Schedule(BaseModel):
     timezone: str = Field(description="IANA timezone for cron fields, naive datetimes and display.")
     end_at: datetime | None = Field(default=None, description="No run starts after this instant.")
     max_runs: int | None = Field(default=None, description="The job ends after this many runs.")
+    timeout_seconds: int | None = Field(default=None, description="A run's time limit; None: the server's.")
 
     @property
     def tz(self) -> ZoneInfo:
@@ -310,6 +311,15 @@ class Schedule(BaseModel):
             times.append(when)
             when = self.next_after(when)
         return times
+
+    def period(self, around: datetime) -> timedelta | None:
+        """The time between the occurrence at or before `around` and the next one; None for a one-off."""
+        if self.every_seconds:
+            return timedelta(seconds=self.every_seconds)
+        if self.cron:
+            following = next_cron(self.cron, self.tz, around)
+            return next_cron(self.cron, self.tz, following) - following
+        return None
 
     def _within_end(self, when: datetime) -> datetime | None:
         return None if self.end_at is not None and when > self.end_at else when

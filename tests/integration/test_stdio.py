@@ -17,7 +17,8 @@ COMMAND = str(Path(sys.executable).parent / "mcp-server-jobs")
 
 def server(db_path: Path, *extra: str) -> StdioServerParameters:
     return StdioServerParameters(
-        command=COMMAND, args=["serve", "--db", str(db_path), "--timezone", "Europe/Paris", *extra]
+        command=COMMAND,
+        args=["serve", "--db", str(db_path), "--timezone", "Europe/Paris", "--no-run-jobs", *extra],
     )
 
 

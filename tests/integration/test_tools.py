@@ -25,6 +25,7 @@ TOOLS = {
     "job_update",
     "job_pause",
     "job_cancel",
+    "job_run_now",
     "inbox_list",
     "inbox_mark_read",
 }

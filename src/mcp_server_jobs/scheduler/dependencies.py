@@ -20,13 +20,14 @@ async def settle_dependents(store: JobStore, finished: Job, now: datetime) -> li
     """
     changed = []
     for dependent in await store.dependents(finished.id):
-        updated = await _settle(store, dependent, now)
+        updated = await settle(store, dependent, now)
         if updated is not None:
             changed.append(updated)
     return changed
 
 
-async def _settle(store: JobStore, job: Job, now: datetime) -> Job | None:
+async def settle(store: JobStore, job: Job, now: datetime) -> Job | None:
+    """Re-decide one PENDING job from its dependencies' statuses; the updated job, or None if unchanged."""
     for _ in range(_RETRIES):
         if job.status is not JobStatus.PENDING:
             return None

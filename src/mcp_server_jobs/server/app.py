@@ -6,11 +6,15 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
 
+import anyio
 from mcp.server.mcpserver import MCPServer
 
 from mcp_server_jobs import __version__
 from mcp_server_jobs.clock import Clock, SystemClock
 from mcp_server_jobs.config import Settings
+from mcp_server_jobs.scheduler.backends import build_backends
+from mcp_server_jobs.scheduler.decide import Policy
+from mcp_server_jobs.scheduler.engine import Scheduler
 from mcp_server_jobs.server import tools
 from mcp_server_jobs.server.service import JobService
 from mcp_server_jobs.store import SQLiteStore
@@ -42,15 +46,38 @@ job_retrieval_semantic (by meaning) or job_retrieval_by_keywords (by words), the
 """
 
 
+def policy(settings: Settings) -> Policy:
+    """The scheduler's policy from the settings."""
+    return Policy(
+        max_concurrency=settings.max_concurrency,
+        sweep_seconds=settings.sweep_seconds,
+        lease_seconds=settings.lease_seconds,
+        run_timeout_seconds=settings.run_timeout,
+        max_attempts=settings.max_attempts,
+        retry_base_seconds=settings.retry_base_seconds,
+        max_consecutive_failures=settings.max_consecutive_failures,
+    )
+
+
 def build_server(settings: Settings, *, clock: Clock | None = None) -> MCPServer[tools.AppState]:
     """The MCP server for `settings`; the database opens when the server starts."""
     clock = clock or SystemClock()
 
     @asynccontextmanager
     async def lifespan(_: MCPServer[Any]) -> AsyncIterator[tools.AppState]:
-        async with SQLiteStore(settings.db, clock=clock) as store:
-            service = JobService(store, clock, default_timezone=settings.timezone)
-            yield tools.AppState(settings=settings, service=service)
+        async with SQLiteStore(settings.db, clock=clock) as store, anyio.create_task_group() as group:
+            scheduler = Scheduler(store, clock, build_backends(settings.backends), policy(settings))
+            service = JobService(
+                store,
+                clock,
+                default_timezone=settings.timezone,
+                wake=scheduler.wake,
+                stop_run=scheduler.cancel_job_run,
+            )
+            if settings.run_jobs:
+                await group.start(scheduler.serve)
+            yield tools.AppState(settings=settings, service=service, scheduler=scheduler)
+            group.cancel_scope.cancel()
 
     server: MCPServer[tools.AppState] = MCPServer(
         "mcp-server-jobs",

@@ -123,6 +123,10 @@ class JobStatusRequest(Request):
     reason: Reason | None = None
 
 
+class JobRunNowRequest(Request):
+    job_id: JobId
+
+
 class InboxListRequest(Request):
     unread_only: bool = Field(default=True, description="Only messages not yet marked read.")
     limit: int = Field(default=20, ge=1, le=200, description="At most this many messages, newest first.")

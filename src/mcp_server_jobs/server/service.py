@@ -55,12 +55,15 @@ class JobService:
         *,
         default_timezone: str,
         wake: Callable[[], Awaitable[None]] = _no_wake,
+        stop_run: Callable[[str], None] = lambda job_id: None,
     ) -> None:
         self.store = store
         self.clock = clock
         self.default_timezone = default_timezone
         # Called after a change that may move the earliest due time, so the scheduler re-arms.
         self.wake = wake
+        # Called with a job's id when it is cancelled, to stop its run in this process.
+        self.stop_run = stop_run
 
     # --- create ---
 
@@ -245,6 +248,8 @@ class JobService:
                 continue
             if updated.status != job.status and updated.status in TERMINAL_STATUSES:
                 await settle_dependents(self.store, updated, now)
+            if job.status is JobStatus.IN_PROGRESS and updated.status is JobStatus.CANCELLED:
+                self.stop_run(job.id)
             await self.wake()
             return updated
         raise Conflict()
@@ -294,10 +299,11 @@ def _merged_schedule(job: Job, given: ScheduleInput, now: datetime) -> Schedule:
     base = ScheduleInput(
         run_at=format_local(old.run_at, tz) if old.run_at and old.run_at > now else None,
         cron=old.cron,
-        every=_every_text(old.every_seconds),
+        every=_duration_text(old.every_seconds),
         timezone=old.timezone,
         end_at=format_local(old.end_at, tz) if old.end_at else None,
         max_runs=old.max_runs,
+        timeout=_duration_text(old.timeout_seconds),
     )
     overlay = given.model_dump(exclude_unset=True)
     if "delay" in overlay:
@@ -310,5 +316,5 @@ def _merged_schedule(job: Job, given: ScheduleInput, now: datetime) -> Schedule:
     return build_schedule(job.job_type, merged, job.schedule.timezone, now)
 
 
-def _every_text(seconds: int | None) -> str | None:
+def _duration_text(seconds: int | None) -> str | None:
     return short_duration(timedelta(seconds=seconds)) if seconds else None

@@ -12,11 +12,13 @@ from mcp_types import ToolAnnotations
 from mcp_server_jobs.config import Settings
 from mcp_server_jobs.errors import JobsError
 from mcp_server_jobs.schedule import zone
+from mcp_server_jobs.scheduler.engine import Scheduler
 from mcp_server_jobs.server.requests import (
     InboxListRequest,
     InboxMarkReadRequest,
     JobCreateRequest,
     JobGetRequest,
+    JobRunNowRequest,
     JobStatusRequest,
     JobUpdateRequest,
     KeywordSearchRequest,
@@ -31,6 +33,7 @@ from mcp_server_jobs.server.views import (
     JobHit,
     JobView,
     MarkedRead,
+    RunStarted,
     SearchResults,
     job_fields,
     job_view,
@@ -42,10 +45,11 @@ from mcp_server_jobs.store import JobFilter, KeywordHit
 
 @dataclass
 class AppState:
-    """What every request can reach: settings and the job service."""
+    """What every request can reach: settings, the job service, the scheduler."""
 
     settings: Settings
     service: JobService
+    scheduler: Scheduler
 
 
 def state(ctx: Context) -> AppState:
@@ -109,6 +113,11 @@ async def job_pause(ctx: Context, request: JobStatusRequest) -> JobView:
 
 async def job_cancel(ctx: Context, request: JobStatusRequest) -> JobView:
     return job_view(await state(ctx).service.cancel(current_user(ctx), request.job_id, request.reason))
+
+
+async def job_run_now(ctx: Context, request: JobRunNowRequest) -> RunStarted:
+    job, run = await state(ctx).scheduler.run_now(current_user(ctx), request.job_id)
+    return RunStarted(**job_fields(job), run_id=run.id)
 
 
 async def inbox_list(ctx: Context, request: InboxListRequest) -> InboxView:
@@ -200,6 +209,15 @@ TOOLS: list[tuple[str, Any, Any, ToolAnnotations, str]] = [
         job_cancel,
         DESTRUCTIVE,
         "Cancel a job for good (it cannot be resumed). Jobs that depend on it become BLOCKED.",
+    ),
+    (
+        "job_run_now",
+        JobRunNowRequest,
+        job_run_now,
+        WRITE,
+        "Run a job once right now, outside its schedule, to try it out: its next scheduled run and run count stay "
+        "as they are (a ONE_OFF that succeeds is done). Works on ACTIVE and PAUSED jobs. Returns at once with the "
+        "run id; job_retrieval_by_id shows the run's outcome and output when it ends.",
     ),
     (
         "inbox_list",

@@ -23,6 +23,7 @@ class ScheduleView(BaseModel):
     timezone: str
     end_at: str | None
     max_runs: int | None
+    timeout: str | None = Field(description="A run's time limit, if the job sets its own.")
 
 
 class JobView(BaseModel):
@@ -56,6 +57,12 @@ class JobCreated(JobView):
 
     is_existing: bool = Field(description="True when dedup_key matched a live job, which is returned unchanged.")
     warnings: list[str] = Field(description="Things the user should know about this job (not errors).")
+
+
+class RunStarted(JobView):
+    """job_run_now's answer: the job (now IN_PROGRESS) and the run that started."""
+
+    run_id: str = Field(description="The run's id; job_retrieval_by_id lists it with its outcome once it ends.")
 
 
 class RunView(BaseModel):
@@ -138,6 +145,7 @@ def schedule_view(schedule: Schedule) -> ScheduleView:
         timezone=schedule.timezone,
         end_at=_local(schedule.end_at, tz),
         max_runs=schedule.max_runs,
+        timeout=short_duration(timedelta(seconds=schedule.timeout_seconds)) if schedule.timeout_seconds else None,
     )
 
 

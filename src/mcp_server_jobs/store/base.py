@@ -8,7 +8,7 @@ exactly as a missing one. Methods raise `JobNotFound`, `ForbiddenTransition`, `C
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from types import TracebackType
@@ -33,6 +33,25 @@ class KeywordHit:
     job: Job
     snippet: str
     rank: float
+
+
+@dataclass(frozen=True)
+class Claim:
+    """What a claim decided for one due job: the job's changes and the runs to record with them.
+
+    At most one of `runs` has outcome `running`: that run is started. Others record what was
+    skipped (e.g. a `missed` run).
+    """
+
+    changes: JobChanges
+    runs: Sequence[Run] = ()
+
+
+ClaimDecision = Callable[[Job], Claim]
+"""Decides a claim from the job as it is inside the claiming transaction (pure, no I/O)."""
+
+RunDecision = Callable[[Job, Run], JobChanges]
+"""Decides a job's next state from the job and its ending run, inside the transaction (pure, no I/O)."""
 
 
 class JobStore(ABC):
@@ -107,6 +126,47 @@ class JobStore(ABC):
     @abstractmethod
     async def list_runs(self, job_id: str, limit: int) -> list[Run]:
         """The job's latest runs, newest first."""
+
+    @abstractmethod
+    async def claim_due(self, now: datetime, limit: int, decide: ClaimDecision) -> list[tuple[Job, Run]]:
+        """Claim up to `limit` ACTIVE jobs due at `now`, earliest first, in one write transaction.
+
+        Each job gets `decide(job)`: its changes are written (checked against the transition table)
+        and its runs inserted. Returns the jobs that started a run, with that run. Two processes
+        claiming at once never both get one job.
+        """
+
+    @abstractmethod
+    async def claim_job(self, user_id: str, job_id: str, decide: ClaimDecision) -> tuple[Job, Run]:
+        """Claim one of the user's jobs whatever its next run time (run now). `decide` may raise to refuse."""
+
+    @abstractmethod
+    async def finish_run(self, run: Run, decide: RunDecision) -> Job | None:
+        """Record how `run` ended; if it still held its job, apply `decide(job, run)` and return the job.
+
+        A run whose lease was taken back meanwhile changes nothing and returns None; so does a run
+        whose job was cancelled (the run is still recorded).
+        """
+
+    @abstractmethod
+    async def renew_leases(self, owner: str, run_ids: Sequence[str], until: datetime) -> set[str]:
+        """Extend the leases of `owner`'s running runs; return the ids still held (job still IN_PROGRESS)."""
+
+    @abstractmethod
+    async def reclaim_expired(self, now: datetime, decide: RunDecision, limit: int = 100) -> list[Job]:
+        """Mark runs whose lease ran out before `now` interrupted and apply `decide` to their jobs."""
+
+    @abstractmethod
+    async def earliest_due(self) -> datetime | None:
+        """The earliest next_run_at of any ACTIVE job."""
+
+    @abstractmethod
+    async def pending_to_settle(self, limit: int) -> list[Job]:
+        """PENDING jobs whose dependencies have all COMPLETED, or of which one FAILED or was CANCELLED."""
+
+    @abstractmethod
+    async def latest_outputs(self, job_ids: Sequence[str]) -> dict[str, str]:
+        """The output of each job's newest succeeded run (jobs without one are left out)."""
 
     # --- inbox ---
 

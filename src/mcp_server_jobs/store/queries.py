@@ -5,7 +5,8 @@ JOB_COLUMNS = """
     jobs.id, jobs.user_id, jobs.title, jobs.description, jobs.job_type, jobs.schedule,
     jobs.end_condition, jobs.related_entities, jobs.notify, jobs.metadata, jobs.dedup_key,
     jobs.status, jobs.status_reason, jobs.next_run_at, jobs.last_run_at, jobs.run_count,
-    jobs.consecutive_failures, jobs.pause_requested, jobs.version, jobs.created_at, jobs.updated_at,
+    jobs.consecutive_failures, jobs.pause_requested, jobs.occurrence_at, jobs.attempt, jobs.version,
+    jobs.created_at, jobs.updated_at,
     (SELECT json_group_array(depends_on)
        FROM (SELECT depends_on FROM job_dependencies d WHERE d.job_id = jobs.id ORDER BY d.position)
     ) AS depends_on
@@ -76,10 +77,67 @@ SELECT {JOB_COLUMNS} FROM jobs JOIN job_dependencies dep ON dep.job_id = jobs.id
 WHERE dep.depends_on = :job_id ORDER BY jobs.pk
 """
 
-LIST_RUNS = """
-SELECT id, job_id, scheduled_for, started_at, finished_at, attempt, outcome, output, summary, verdict,
-       error, backend, usage, lease_owner, lease_until
-FROM runs WHERE job_id = :job_id ORDER BY seq DESC LIMIT :limit
+RUN_COLUMNS = """
+    runs.id, runs.job_id, runs.trigger, runs.scheduled_for, runs.started_at, runs.finished_at, runs.attempt,
+    runs.outcome, runs.output, runs.summary, runs.verdict, runs.error, runs.backend, runs.usage,
+    runs.lease_owner, runs.lease_until
+"""
+
+LIST_RUNS = f"SELECT {RUN_COLUMNS} FROM runs WHERE job_id = :job_id ORDER BY seq DESC LIMIT :limit"
+
+SELECT_RUN = f"SELECT {RUN_COLUMNS} FROM runs WHERE id = :id"
+
+INSERT_RUN = """
+INSERT INTO runs (id, job_id, trigger, scheduled_for, started_at, finished_at, attempt, outcome, output, summary,
+                  verdict, error, backend, usage, lease_owner, lease_until)
+VALUES (:id, :job_id, :trigger, :scheduled_for, :started_at, :finished_at, :attempt, :outcome, :output, :summary,
+        :verdict, :error, :backend, :usage, :lease_owner, :lease_until)
+"""
+
+FINISH_RUN = """
+UPDATE runs SET finished_at = :finished_at, outcome = :outcome, output = :output, summary = :summary,
+                verdict = :verdict, error = :error, backend = :backend, usage = :usage, lease_until = NULL
+WHERE id = :id
+"""
+
+SELECT_JOB_BY_ID = f"SELECT {JOB_COLUMNS} FROM jobs WHERE jobs.id = :id"
+
+SELECT_DUE = f"""
+SELECT {JOB_COLUMNS} FROM jobs
+WHERE jobs.status = 'ACTIVE' AND jobs.next_run_at <= :now
+ORDER BY jobs.next_run_at LIMIT :limit
+"""
+
+EARLIEST_DUE = "SELECT min(next_run_at) FROM jobs WHERE status = 'ACTIVE'"
+
+RENEW_LEASES = """
+UPDATE runs SET lease_until = :until
+WHERE id IN (SELECT value FROM json_each(:ids)) AND outcome = 'running' AND lease_owner = :owner
+  AND EXISTS (SELECT 1 FROM jobs WHERE jobs.id = runs.job_id AND jobs.status = 'IN_PROGRESS')
+RETURNING id
+"""
+
+SELECT_EXPIRED_RUNS = f"""
+SELECT {RUN_COLUMNS} FROM runs WHERE outcome = 'running' AND lease_until < :now ORDER BY seq LIMIT :limit
+"""
+
+# PENDING jobs whose dependencies no longer all wait: every one COMPLETED, or one FAILED/CANCELLED.
+SELECT_PENDING_TO_SETTLE = f"""
+SELECT {JOB_COLUMNS} FROM jobs
+WHERE jobs.status = 'PENDING' AND (
+    NOT EXISTS (SELECT 1 FROM job_dependencies d JOIN jobs dep ON dep.id = d.depends_on
+                WHERE d.job_id = jobs.id AND dep.status != 'COMPLETED')
+    OR EXISTS (SELECT 1 FROM job_dependencies d JOIN jobs dep ON dep.id = d.depends_on
+               WHERE d.job_id = jobs.id AND dep.status IN ('FAILED', 'CANCELLED'))
+)
+LIMIT :limit
+"""
+
+# The newest successful output of each job (the context a dependent job receives).
+LATEST_OUTPUTS = """
+SELECT r.job_id, r.output FROM runs r
+WHERE r.job_id IN (SELECT value FROM json_each(:ids)) AND r.outcome = 'succeeded'
+  AND r.seq = (SELECT max(seq) FROM runs r2 WHERE r2.job_id = r.job_id AND r2.outcome = 'succeeded')
 """
 
 INSERT_MESSAGE = """

@@ -29,10 +29,11 @@ from mcp_server_jobs.models import (
     Notify,
     Run,
     RunOutcome,
+    RunTrigger,
 )
 from mcp_server_jobs.schedule import Schedule
 from mcp_server_jobs.store import queries as q
-from mcp_server_jobs.store.base import JobFilter, JobStore, KeywordHit
+from mcp_server_jobs.store.base import Claim, ClaimDecision, JobFilter, JobStore, KeywordHit, RunDecision
 
 MAX_QUERY_TERMS = 32
 
@@ -145,6 +146,8 @@ def row_to_job(row: sqlite3.Row) -> Job:
         run_count=row["run_count"],
         consecutive_failures=row["consecutive_failures"],
         pause_requested=bool(row["pause_requested"]),
+        occurrence_at=from_db(row["occurrence_at"]),
+        attempt=row["attempt"],
         version=row["version"],
         created_at=_required(row["created_at"]),
         updated_at=_required(row["updated_at"]),
@@ -155,6 +158,7 @@ def _row_to_run(row: sqlite3.Row) -> Run:
     return Run(
         id=row["id"],
         job_id=row["job_id"],
+        trigger=RunTrigger(row["trigger"]),
         scheduled_for=from_db(row["scheduled_for"]),
         started_at=from_db(row["started_at"]),
         finished_at=from_db(row["finished_at"]),
@@ -182,6 +186,27 @@ def _row_to_message(row: sqlite3.Row) -> InboxMessage:
         created_at=_required(row["created_at"]),
         read_at=from_db(row["read_at"]),
     )
+
+
+def _run_params(run: Run) -> dict[str, Any]:
+    return {
+        "id": run.id,
+        "job_id": run.job_id,
+        "trigger": run.trigger.value,
+        "scheduled_for": to_db(run.scheduled_for),
+        "started_at": to_db(run.started_at),
+        "finished_at": to_db(run.finished_at),
+        "attempt": run.attempt,
+        "outcome": run.outcome.value,
+        "output": run.output,
+        "summary": run.summary,
+        "verdict": json.dumps(run.verdict) if run.verdict is not None else None,
+        "error": run.error,
+        "backend": run.backend,
+        "usage": json.dumps(run.usage) if run.usage is not None else None,
+        "lease_owner": run.lease_owner,
+        "lease_until": to_db(run.lease_until),
+    }
 
 
 def _filter_params(where: JobFilter) -> dict[str, Any]:
@@ -318,35 +343,37 @@ class SQLiteStore(JobStore):
         return [KeywordHit(job=row_to_job(row), snippet=row["snippet"], rank=row["rank"]) for row in rows]
 
     async def update_job(self, user_id: str, job_id: str, changes: JobChanges, *, expected_version: int) -> Job:
-        fields = {name: getattr(changes, name) for name in changes.model_fields_set}
-        depends_on = fields.pop("depends_on", None)
         async with self._transaction() as conn:
             rows = await self._rows(conn, q.SELECT_STATUS_VERSION, {"id": job_id, "user_id": user_id})
             if not rows:
                 raise JobNotFound(job_id)
-            current, version = JobStatus(rows[0]["status"]), rows[0]["version"]
-            if version != expected_version:
+            if rows[0]["version"] != expected_version:
                 raise Conflict()
-            if changes.status is not None and changes.status != current:
-                lifecycle.check(current, changes.status)
-            # Column names come from JobChanges' own fields, never from the caller's text.
-            assignments = "".join(f"{name} = :{name}, " for name in fields)
-            params = {name: _change_value(name, value) for name, value in fields.items()}
-            params |= {"id": job_id, "user_id": user_id, "now": to_db(self.clock.now())}
-            await conn.execute(
-                f"UPDATE jobs SET {assignments}version = version + 1, updated_at = :now "
-                "WHERE id = :id AND user_id = :user_id",
-                params,
-            )
-            if depends_on is not None:
-                await conn.execute(q.DELETE_DEPENDENCIES, {"job_id": job_id})
-                for position, dependency in enumerate(depends_on):
-                    await conn.execute(
-                        q.INSERT_DEPENDENCY,
-                        {"job_id": job_id, "depends_on": dependency, "position": position},
-                    )
+            await self._write_changes(conn, job_id, JobStatus(rows[0]["status"]), changes)
             rows = await self._rows(conn, q.SELECT_JOB, {"id": job_id, "user_id": user_id})
         return row_to_job(rows[0])
+
+    async def _write_changes(
+        self, conn: aiosqlite.Connection, job_id: str, current: JobStatus, changes: JobChanges
+    ) -> None:
+        """Write `changes` to a job whose status is `current`, inside the caller's transaction."""
+        if changes.status is not None and changes.status != current:
+            lifecycle.check(current, changes.status)
+        fields = {name: getattr(changes, name) for name in changes.model_fields_set}
+        depends_on = fields.pop("depends_on", None)
+        # Column names come from JobChanges' own fields, never from the caller's text.
+        assignments = "".join(f"{name} = :{name}, " for name in fields)
+        params = {name: _change_value(name, value) for name, value in fields.items()}
+        params |= {"id": job_id, "now": to_db(self.clock.now())}
+        await conn.execute(
+            f"UPDATE jobs SET {assignments}version = version + 1, updated_at = :now WHERE id = :id", params
+        )
+        if depends_on is not None:
+            await conn.execute(q.DELETE_DEPENDENCIES, {"job_id": job_id})
+            for position, dependency in enumerate(depends_on):
+                await conn.execute(
+                    q.INSERT_DEPENDENCY, {"job_id": job_id, "depends_on": dependency, "position": position}
+                )
 
     async def dependency_closure(self, job_ids: Sequence[str]) -> set[str]:
         rows = await self._query(q.DEPENDENCY_CLOSURE, {"ids": json.dumps(list(job_ids))})
@@ -361,6 +388,87 @@ class SQLiteStore(JobStore):
     async def list_runs(self, job_id: str, limit: int) -> list[Run]:
         rows = await self._query(q.LIST_RUNS, {"job_id": job_id, "limit": limit})
         return [_row_to_run(row) for row in rows]
+
+    async def latest_outputs(self, job_ids: Sequence[str]) -> dict[str, str]:
+        rows = await self._query(q.LATEST_OUTPUTS, {"ids": json.dumps(list(job_ids))})
+        return {row["job_id"]: row["output"] for row in rows if row["output"] is not None}
+
+    # --- scheduling ---
+
+    async def _apply_claim(self, conn: aiosqlite.Connection, job: Job, claim: Claim) -> tuple[Job, Run] | None:
+        await self._write_changes(conn, job.id, job.status, claim.changes)
+        started = None
+        for run in claim.runs:
+            await conn.execute(q.INSERT_RUN, _run_params(run))
+            if run.outcome is RunOutcome.RUNNING:
+                started = run
+        if started is None:
+            return None
+        rows = await self._rows(conn, q.SELECT_JOB_BY_ID, {"id": job.id})
+        return row_to_job(rows[0]), started
+
+    async def claim_due(self, now: datetime, limit: int, decide: ClaimDecision) -> list[tuple[Job, Run]]:
+        claimed = []
+        async with self._transaction() as conn:
+            for row in await self._rows(conn, q.SELECT_DUE, {"now": to_db(now), "limit": limit}):
+                job = row_to_job(row)
+                started = await self._apply_claim(conn, job, decide(job))
+                if started is not None:
+                    claimed.append(started)
+        return claimed
+
+    async def claim_job(self, user_id: str, job_id: str, decide: ClaimDecision) -> tuple[Job, Run]:
+        async with self._transaction() as conn:
+            rows = await self._rows(conn, q.SELECT_JOB, {"id": job_id, "user_id": user_id})
+            if not rows:
+                raise JobNotFound(job_id)
+            started = await self._apply_claim(conn, row_to_job(rows[0]), decide(row_to_job(rows[0])))
+        if started is None:
+            raise Conflict("the run did not start; read the job again")
+        return started
+
+    async def finish_run(self, run: Run, decide: RunDecision) -> Job | None:
+        async with self._transaction() as conn:
+            rows = await self._rows(conn, q.SELECT_RUN, {"id": run.id})
+            if not rows or rows[0]["outcome"] != RunOutcome.RUNNING or rows[0]["lease_owner"] != run.lease_owner:
+                return None  # taken back by another process: its record stands
+            await conn.execute(q.FINISH_RUN, _run_params(run))
+            job = row_to_job((await self._rows(conn, q.SELECT_JOB_BY_ID, {"id": run.job_id}))[0])
+            if job.status is not JobStatus.IN_PROGRESS:
+                return None
+            await self._write_changes(conn, job.id, job.status, decide(job, run))
+            rows = await self._rows(conn, q.SELECT_JOB_BY_ID, {"id": job.id})
+        return row_to_job(rows[0])
+
+    async def renew_leases(self, owner: str, run_ids: Sequence[str], until: datetime) -> set[str]:
+        params = {"owner": owner, "ids": json.dumps(list(run_ids)), "until": to_db(until)}
+        async with self._transaction() as conn:
+            return {row["id"] for row in await self._rows(conn, q.RENEW_LEASES, params)}
+
+    async def reclaim_expired(self, now: datetime, decide: RunDecision, limit: int = 100) -> list[Job]:
+        reclaimed = []
+        async with self._transaction() as conn:
+            for row in await self._rows(conn, q.SELECT_EXPIRED_RUNS, {"now": to_db(now), "limit": limit}):
+                run = _row_to_run(row).model_copy(
+                    update={
+                        "outcome": RunOutcome.INTERRUPTED,
+                        "finished_at": now,
+                        "error": "interrupted: the server running it stopped (its lease expired)",
+                    }
+                )
+                await conn.execute(q.FINISH_RUN, _run_params(run))
+                job = row_to_job((await self._rows(conn, q.SELECT_JOB_BY_ID, {"id": run.job_id}))[0])
+                if job.status is JobStatus.IN_PROGRESS:
+                    await self._write_changes(conn, job.id, job.status, decide(job, run))
+                    reclaimed.append(row_to_job((await self._rows(conn, q.SELECT_JOB_BY_ID, {"id": job.id}))[0]))
+        return reclaimed
+
+    async def earliest_due(self) -> datetime | None:
+        async with self._connection() as conn:
+            return from_db(await self._scalar(conn, q.EARLIEST_DUE))
+
+    async def pending_to_settle(self, limit: int) -> list[Job]:
+        return [row_to_job(row) for row in await self._query(q.SELECT_PENDING_TO_SETTLE, {"limit": limit})]
 
     # --- inbox ---
 

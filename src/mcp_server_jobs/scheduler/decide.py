@@ -1,0 +1,264 @@
+"""Pure decisions of the scheduler: what a claim does, what a run's end does to its job (design §4, §5.6).
+
+Every function takes the job as read inside the writing transaction and the time, and returns the
+changes to write; none reads a clock or does I/O, so each rule is tested with plain values.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from mcp_server_jobs.errors import InvalidInput
+from mcp_server_jobs.models import (
+    Job,
+    JobChanges,
+    JobStatus,
+    JobType,
+    Run,
+    RunOutcome,
+    RunTrigger,
+    new_id,
+)
+from mcp_server_jobs.schedule import Schedule
+from mcp_server_jobs.store import Claim
+
+# Counting missed occurrences one by one stops here (a 1-second job down for days).
+_MAX_STEPS = 100_000
+
+
+@dataclass(frozen=True)
+class Policy:
+    """The scheduler's limits and timings."""
+
+    max_concurrency: int = 5
+    sweep_seconds: float = 30.0
+    lease_seconds: float = 30.0
+    run_timeout_seconds: float = 600.0
+    max_attempts: int = 3
+    retry_base_seconds: float = 30.0
+    retry_max_seconds: float = 3600.0
+    max_consecutive_failures: int = 5
+    grace_cap_seconds: float = 3600.0
+    no_backend_max_seconds: float = 300.0
+
+    def backoff(self, attempt: int) -> timedelta:
+        """The wait before retrying after failed attempt number `attempt` (1, 2, ...)."""
+        return timedelta(seconds=min(self.retry_base_seconds * 2 ** (attempt - 1), self.retry_max_seconds))
+
+    def grace(self, period: timedelta | None) -> timedelta:
+        """How late an occurrence may still run: half its period, at most the cap."""
+        cap = timedelta(seconds=self.grace_cap_seconds)
+        return cap if period is None else min(period / 2, cap)
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """How a run ended, as the scheduler judges it."""
+
+    succeeded: bool
+    permanent: bool = False
+    goal_met: bool = False
+
+
+def _run(job: Job, scheduled: datetime, now: datetime, attempt: int, owner: str, policy: Policy) -> Run:
+    return Run(
+        id=new_id("run"),
+        job_id=job.id,
+        scheduled_for=scheduled,
+        started_at=now,
+        finished_at=None,
+        attempt=attempt,
+        outcome=RunOutcome.RUNNING,
+        lease_owner=owner,
+        lease_until=now + timedelta(seconds=policy.lease_seconds),
+    )
+
+
+def _newest_due(schedule: Schedule, due: datetime, now: datetime) -> tuple[datetime, int]:
+    """The newest occurrence at or before `now` counting from `due`, and how many older ones it covers."""
+    if schedule.every_seconds and schedule.run_at:
+        step = timedelta(seconds=schedule.every_seconds)
+        skipped = (now - due) // step
+        newest = due + skipped * step
+        if schedule.end_at is not None and newest > schedule.end_at:
+            skipped = (schedule.end_at - due) // step
+            newest = due + skipped * step
+        return newest, skipped
+    newest, skipped = due, 0
+    for when in schedule.occurrences(due):
+        if when > now or skipped >= _MAX_STEPS:
+            break
+        newest, skipped = when, skipped + 1
+    return newest, skipped
+
+
+def plan_claim(job: Job, now: datetime, owner: str, policy: Policy, backend_problem: str | None = None) -> Claim:
+    """What claiming a due ACTIVE job does: start a run, record a missed occurrence, or wait for a backend."""
+    due = job.occurrence_at or job.next_run_at or now
+    if backend_problem is not None:
+        # Neither run nor failed: wait, longer the longer it has waited, at most the cap (design §6).
+        wait = min(max(now - due, timedelta(seconds=30)), timedelta(seconds=policy.no_backend_max_seconds))
+        return Claim(
+            JobChanges(
+                next_run_at=now + wait,
+                occurrence_at=due,
+                status_reason=f"not run yet: no agent backend is usable ({backend_problem}); next try at "
+                f"{(now + wait).isoformat(timespec='seconds')}",
+            )
+        )
+    if job.attempt > 0:
+        return _start(job, due, now, job.attempt + 1, owner, policy)
+    if job.job_type is JobType.ONE_OFF:
+        return _start(job, due, now, 1, owner, policy)  # late is recorded, never dropped
+    newest, skipped = _newest_due(job.schedule, due, now)
+    if job.job_type is JobType.ONGOING or now - newest <= policy.grace(job.schedule.period(newest)):
+        claim = _start(job, newest, now, 1, owner, policy)
+        if skipped:
+            note = f"{skipped} earlier occurrence(s) since {due.isoformat(timespec='seconds')} coalesced into this run"
+            claim.changes.status_reason = note
+        return claim
+    return _missed(job, due, newest, skipped + 1, now, owner)
+
+
+def _start(job: Job, scheduled: datetime, now: datetime, attempt: int, owner: str, policy: Policy) -> Claim:
+    changes = JobChanges(
+        status=JobStatus.IN_PROGRESS,
+        occurrence_at=scheduled,
+        attempt=attempt,
+        status_reason=None,
+        next_run_at=job.schedule.next_after(scheduled),
+    )
+    return Claim(changes, [_run(job, scheduled, now, attempt, owner, policy)])
+
+
+def _missed(job: Job, due: datetime, newest: datetime, count: int, now: datetime, owner: str) -> Claim:
+    record = Run(
+        id=new_id("run"),
+        job_id=job.id,
+        scheduled_for=newest,
+        started_at=None,
+        finished_at=now,
+        attempt=0,
+        outcome=RunOutcome.MISSED,
+        error=f"missed {count} occurrence(s) from {due.isoformat(timespec='seconds')} to "
+        f"{newest.isoformat(timespec='seconds')}: the server was not running and the newest is past its grace window",
+        lease_owner=owner,
+    )
+    following = job.schedule.next_after(now)
+    changes = JobChanges(occurrence_at=None, attempt=0, next_run_at=following, status_reason=record.error)
+    if following is None:
+        _end(job, changes, "its schedule ended while the server was not running")
+    return Claim(changes, [record])
+
+
+def plan_manual(job: Job, now: datetime, owner: str, policy: Policy) -> Claim:
+    """Run a job now, outside its schedule (job_run_now): its next_run_at and counters stay as they are."""
+    if job.status not in (JobStatus.ACTIVE, JobStatus.PAUSED):
+        why = {
+            JobStatus.IN_PROGRESS: "it is running now; wait for the run to finish",
+            JobStatus.PENDING: "it waits for its dependencies; their outputs would be missing",
+            JobStatus.BLOCKED: "a dependency failed; unblock it with job_update status=ACTIVE first",
+        }.get(job.status, "it has finished; create a new job or retry it with job_update status=ACTIVE")
+        raise InvalidInput(f"{job.id} is {job.status} and cannot run now: {why}.")
+    run = _run(job, now, now, 1, owner, policy).model_copy(update={"trigger": RunTrigger.MANUAL})
+    # A paused job runs once and goes back to PAUSED.
+    changes = JobChanges(status=JobStatus.IN_PROGRESS, pause_requested=job.status is JobStatus.PAUSED)
+    return Claim(changes, [run])
+
+
+def after_run(job: Job, run: Run, outcome: Outcome, now: datetime, policy: Policy) -> JobChanges:
+    """The job's next state once `run` ended with `outcome` (design §5.6: code decides, never the model)."""
+    if run.trigger is RunTrigger.MANUAL:
+        return _after_manual(job, outcome)
+    if not outcome.succeeded and not outcome.permanent and run.attempt < policy.max_attempts:
+        retry_at = now + policy.backoff(run.attempt)
+        changes = JobChanges(
+            status=JobStatus.ACTIVE,
+            attempt=run.attempt,
+            next_run_at=retry_at,
+            status_reason=f"attempt {run.attempt} of {policy.max_attempts} failed ({run.error}); "
+            f"retrying at {retry_at.isoformat(timespec='seconds')}",
+        )
+        return _maybe_pause(job, changes)
+    failures = 0 if outcome.succeeded else job.consecutive_failures + 1
+    changes = JobChanges(
+        run_count=job.run_count + 1,
+        consecutive_failures=failures,
+        last_run_at=run.started_at,
+        occurrence_at=None,
+        attempt=0,
+        status_reason=None if outcome.succeeded else f"last run failed: {run.error}",
+    )
+    if outcome.permanent:
+        return _fail(changes, f"stopped at a permanent error, not retried: {run.error}")
+    if not outcome.succeeded and (job.job_type is JobType.ONE_OFF or failures >= policy.max_consecutive_failures):
+        tries = f"{policy.max_attempts} attempts" if job.job_type is JobType.ONE_OFF else f"{failures} runs in a row"
+        return _fail(changes, f"failed {tries}; last error: {run.error}")
+    if outcome.succeeded and job.job_type is JobType.ONE_OFF:
+        return _finish(changes, JobStatus.COMPLETED, "done")
+    if outcome.goal_met and job.job_type is JobType.ONGOING:
+        return _finish(changes, JobStatus.COMPLETED, "its end condition was met")
+    following = job.schedule.next_after(run.scheduled_for or now)
+    if job.schedule.max_runs is not None and job.run_count + 1 >= job.schedule.max_runs:
+        following = None
+    if following is None:
+        _end(job, changes, "its schedule reached end_at or max_runs")
+        return changes
+    changes.status = JobStatus.ACTIVE
+    changes.next_run_at = following
+    return _maybe_pause(job, changes)
+
+
+def after_interrupt(job: Job, run: Run, now: datetime, policy: Policy, *, counts: bool = True) -> JobChanges:
+    """The job's next state when its run was cut off (a crash, or a shutdown when `counts` is False)."""
+    if run.trigger is RunTrigger.MANUAL:
+        return _after_manual(job, Outcome(succeeded=False))
+    attempt = run.attempt if counts else run.attempt - 1
+    if attempt >= policy.max_attempts:
+        return after_run(job, run, Outcome(succeeded=False), now, policy)
+    changes = JobChanges(
+        status=JobStatus.ACTIVE,
+        attempt=attempt,
+        next_run_at=now,
+        status_reason=f"run {run.id} was interrupted ({run.error}); running it again",
+    )
+    return _maybe_pause(job, changes)
+
+
+def _after_manual(job: Job, outcome: Outcome) -> JobChanges:
+    if outcome.succeeded and job.job_type is JobType.ONE_OFF:
+        return _finish(JobChanges(run_count=job.run_count + 1), JobStatus.COMPLETED, "done (run by hand)")
+    if outcome.goal_met and job.job_type is JobType.ONGOING:
+        return _finish(JobChanges(), JobStatus.COMPLETED, "its end condition was met")
+    return _maybe_pause(job, JobChanges(status=JobStatus.ACTIVE))
+
+
+def _maybe_pause(job: Job, changes: JobChanges) -> JobChanges:
+    """A pause asked for during the run takes effect now that it ended."""
+    if job.pause_requested:
+        changes.status = JobStatus.PAUSED
+        changes.pause_requested = False
+        changes.next_run_at = None
+        changes.status_reason = "paused after its run, as asked"
+    return changes
+
+
+def _finish(changes: JobChanges, status: JobStatus, reason: str) -> JobChanges:
+    changes.status = status
+    changes.status_reason = reason
+    changes.next_run_at = None
+    changes.pause_requested = False
+    return changes
+
+
+def _fail(changes: JobChanges, reason: str) -> JobChanges:
+    return _finish(changes, JobStatus.FAILED, reason)
+
+
+def _end(job: Job, changes: JobChanges, why: str) -> None:
+    """The schedule has no run left: a SCHEDULED/RECURRING job is done; an ONGOING one failed its goal."""
+    if job.job_type is JobType.ONGOING:
+        _fail(changes, f"{why} before its end condition was met")
+    else:
+        _finish(changes, JobStatus.COMPLETED, f"{why}")

@@ -1,0 +1,267 @@
+"""The scheduler: wakes when a job is due, claims it, runs it through a backend, records the outcome.
+
+APScheduler 3.11 (`AsyncIOScheduler`, in-memory) is only the alarm clock: one `date` job re-armed
+at the earliest next_run_at, and a slow `interval` sweep for changes made by other processes.
+SQLite holds the truth; every claim is one write transaction, so processes sharing a database
+never run one job twice.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import socket
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from functools import partial
+
+import anyio
+from anyio.abc import TaskGroup, TaskStatus
+from apscheduler.schedulers.asyncio import AsyncIOScheduler
+from apscheduler.triggers.date import DateTrigger
+from apscheduler.triggers.interval import IntervalTrigger
+
+from mcp_server_jobs.clock import Clock
+from mcp_server_jobs.errors import AgentError, BackendUnavailable
+from mcp_server_jobs.models import TERMINAL_STATUSES, Job, Run, RunOutcome
+from mcp_server_jobs.scheduler.backends import AgentResult, Backend, first_problem
+from mcp_server_jobs.scheduler.context import MAX_PREVIOUS_RUNS, build_context
+from mcp_server_jobs.scheduler.decide import Outcome, Policy, after_interrupt, after_run, plan_claim, plan_manual
+from mcp_server_jobs.scheduler.dependencies import settle, settle_dependents
+from mcp_server_jobs.store import JobStore
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class _Running:
+    job_id: str
+    scope: anyio.CancelScope
+
+
+class Scheduler:
+    """Runs due jobs of every user from one store, at most `policy.max_concurrency` at once."""
+
+    def __init__(
+        self,
+        store: JobStore,
+        clock: Clock,
+        backends: Sequence[Backend],
+        policy: Policy | None = None,
+        *,
+        owner: str | None = None,
+    ) -> None:
+        self.store = store
+        self.clock = clock
+        self.backends = list(backends)
+        self.policy = policy or Policy()
+        # Names this process in leases: host and pid help a person reading the database.
+        self.owner = owner or f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
+        self._running: dict[str, _Running] = {}
+        self._limiter = anyio.CapacityLimiter(self.policy.max_concurrency)
+        self._poked = anyio.Event()
+        self._sweep_due = True
+        self._group: TaskGroup | None = None
+        self._alarm: AsyncIOScheduler | None = None
+
+    # --- entry points ---
+
+    async def run_once(self) -> list[Run]:
+        """Sweep, then claim and run everything due at the clock's time; return the finished runs."""
+        await self.sweep()
+        finished: list[Run] = []
+        while claimed := await self._claim(self.policy.max_concurrency):
+            async with anyio.create_task_group() as group:
+                for job, run in claimed:
+                    group.start_soon(self._collect, job, run, finished)
+        return finished
+
+    async def serve(self, *, task_status: TaskStatus[None] = anyio.TASK_STATUS_IGNORED) -> None:
+        """Run until cancelled: claim due jobs as they fall due, renew leases, sweep."""
+        alarm = AsyncIOScheduler(timezone=UTC)
+        alarm.add_job(self._sweep_alarm, IntervalTrigger(seconds=self.policy.sweep_seconds), id="sweep")
+        alarm.start()
+        self._alarm = alarm
+        try:
+            async with anyio.create_task_group() as group:
+                self._group = group
+                group.start_soon(self._renew_leases)
+                task_status.started()
+                while True:
+                    await self._dispatch(group)
+                    await self._poked.wait()
+                    self._poked = anyio.Event()
+        finally:
+            self._group = None
+            alarm.shutdown(wait=False)
+
+    def poke(self) -> None:
+        """Look for due work now (after a job was created or changed in this process)."""
+        self._poked.set()
+
+    async def wake(self) -> None:
+        """`poke`, as the awaitable hook the job service calls."""
+        self.poke()
+
+    async def run_now(self, user_id: str, job_id: str) -> tuple[Job, Run]:
+        """Start one run of the job now, outside its schedule; the serving loop carries it out."""
+        decide = partial(plan_manual, now=self.clock.now(), owner=self.owner, policy=self.policy)
+        job, run = await self.store.claim_job(user_id, job_id, lambda job: decide(job))
+        if self._group is not None:
+            self._group.start_soon(self._execute, job, run)
+        else:
+            await self._execute(job, run)
+        return job, run
+
+    def cancel_job_run(self, job_id: str) -> None:
+        """Stop this process's run of the job, if there is one (the job was cancelled)."""
+        for running in self._running.values():
+            if running.job_id == job_id:
+                running.scope.cancel()
+
+    # --- the loop ---
+
+    async def sweep(self) -> None:
+        """Take back runs of dead processes and free or block jobs whose dependencies finished."""
+        now = self.clock.now()
+        interrupted = partial(after_interrupt, now=now, policy=self.policy)
+        for job in await self.store.reclaim_expired(now, lambda job, run: interrupted(job, run)):
+            log.warning("job %s: run interrupted (lease expired); %s", job.id, job.status_reason)
+            await self._settle_dependents(job, now)
+        for job in await self.store.pending_to_settle(limit=1000):
+            await settle(self.store, job, now)
+
+    async def _sweep_alarm(self) -> None:
+        self._sweep_due = True
+        self.poke()
+
+    async def _dispatch(self, group: TaskGroup) -> None:
+        if self._sweep_due:
+            self._sweep_due = False
+            await self.sweep()
+        free = self.policy.max_concurrency - len(self._running)
+        if free > 0:
+            claimed = await self._claim(free)
+            for job, run in claimed:
+                group.start_soon(self._execute, job, run)
+            if len(claimed) == free:
+                self.poke()  # more may be due; claim again once these are started
+        await self._arm()
+
+    async def _arm(self) -> None:
+        """Set the alarm for the earliest due job (when there is room to run it)."""
+        earliest = await self.store.earliest_due()
+        if earliest is None or self._alarm is None:
+            return
+        if earliest <= self.clock.now():
+            if len(self._running) < self.policy.max_concurrency:
+                self.poke()
+            return
+        self._alarm.add_job(
+            self.wake, DateTrigger(run_date=earliest), id="wake", replace_existing=True, misfire_grace_time=None
+        )
+
+    async def _claim(self, limit: int) -> list[tuple[Job, Run]]:
+        now = self.clock.now()
+        decide = partial(plan_claim, now=now, owner=self.owner, policy=self.policy,
+                         backend_problem=first_problem(self.backends))  # fmt: skip
+        return await self.store.claim_due(now, limit, lambda job: decide(job))
+
+    async def _renew_leases(self) -> None:
+        while True:
+            await anyio.sleep(self.policy.lease_seconds / 3)
+            if not self._running:
+                continue
+            until = self.clock.now() + timedelta(seconds=self.policy.lease_seconds)
+            held = await self.store.renew_leases(self.owner, list(self._running), until)
+            for run_id, running in list(self._running.items()):
+                if run_id not in held:
+                    log.info(
+                        "job %s: run %s no longer held (cancelled or taken back); stopping it", running.job_id, run_id
+                    )
+                    running.scope.cancel()
+
+    # --- one run ---
+
+    async def _collect(self, job: Job, run: Run, finished: list[Run]) -> None:
+        finished.append(await self._execute(job, run))
+
+    async def _execute(self, job: Job, run: Run) -> Run:
+        """Carry out a claimed run and record its end, whatever happens to it."""
+        result: Run | None = None
+        outcome = Outcome(succeeded=False)
+        with anyio.CancelScope() as scope:
+            self._running[run.id] = _Running(job.id, scope)
+            try:
+                async with self._limiter:
+                    result, outcome = await self._attempt(job, run)
+            finally:
+                self._running.pop(run.id, None)
+        with anyio.CancelScope(shield=True):
+            if result is None:
+                # Cancelled: by job_cancel, a lost lease, or the server shutting down.
+                shutdown = self._group is not None and self._group.cancel_scope.cancel_called
+                error = "interrupted: the server shut down" if shutdown else "interrupted: cancelled"
+                ended = self._ended(run, RunOutcome.INTERRUPTED, error=error)
+                decide = partial(after_interrupt, now=self.clock.now(), policy=self.policy, counts=not shutdown)
+                updated = await self.store.finish_run(ended, lambda job, run: decide(job, run))
+            else:
+                ended = result
+                settle_run = partial(after_run, outcome=outcome, now=self.clock.now(), policy=self.policy)
+                updated = await self.store.finish_run(ended, lambda job, run: settle_run(job, run))
+            if updated is not None:
+                await self._settle_dependents(updated, self.clock.now())
+        self.poke()
+        return ended
+
+    async def _attempt(self, job: Job, run: Run) -> tuple[Run, Outcome]:
+        """One call into the backends with the run's time limit; never raises but for cancellation."""
+        timeout = job.schedule.timeout_seconds or self.policy.run_timeout_seconds
+        try:
+            context = await self._context(job)
+            with anyio.fail_after(timeout):
+                backend, answer = await self._call_backends(job, context)
+        except TimeoutError:
+            return self._ended(run, RunOutcome.FAILED, error=f"timed out after {timeout:g}s"), Outcome(False)
+        except AgentError as exc:
+            return self._ended(run, RunOutcome.FAILED, error=str(exc)), Outcome(False, permanent=exc.permanent)
+        except Exception as exc:  # a backend bug must fail the run, not the scheduler
+            log.exception("job %s: run %s failed unexpectedly", job.id, run.id)
+            return self._ended(run, RunOutcome.FAILED, error=f"{type(exc).__name__}: {exc}"), Outcome(False)
+        ended = self._ended(
+            run,
+            RunOutcome.SUCCEEDED,
+            backend=backend,
+            output=answer.output,
+            summary=answer.summary,
+            verdict=answer.verdict,
+            usage=answer.usage,
+        )
+        return ended, Outcome(succeeded=True, goal_met=answer.goal_met)
+
+    async def _call_backends(self, job: Job, context: str) -> tuple[str, AgentResult]:
+        reasons = []
+        for backend in self.backends:
+            reason = backend.unavailable()
+            if reason is None:
+                try:
+                    return backend.name, await backend.run(job, context)
+                except BackendUnavailable as exc:
+                    reason = str(exc)
+            reasons.append(f"{backend.name}: {reason}")
+        raise AgentError("no agent backend could take the run: " + "; ".join(reasons))
+
+    async def _context(self, job: Job) -> str:
+        dependencies = await self.store.get_jobs(job.user_id, job.depends_on)
+        outputs = await self.store.latest_outputs(job.depends_on)
+        previous = await self.store.list_runs(job.id, MAX_PREVIOUS_RUNS + 1)
+        return build_context(job, self.clock.now(), dependencies, outputs, previous)
+
+    def _ended(self, run: Run, outcome: RunOutcome, **fields: object) -> Run:
+        return run.model_copy(update={"outcome": outcome, "finished_at": self.clock.now(), **fields})
+
+    async def _settle_dependents(self, job: Job, now: datetime) -> None:
+        if job.status in TERMINAL_STATUSES:
+            await settle_dependents(self.store, job, now)
