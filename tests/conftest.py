@@ -9,6 +9,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+import anyio
 import pytest
 from mcp import Client
 from mcp_types import CallToolResult
@@ -72,3 +73,10 @@ def error_text(result: CallToolResult) -> str:
     """The message of a tool error (fails the test if the call succeeded)."""
     assert result.is_error, result.structured_content
     return " ".join(getattr(block, "text", "") for block in result.content)
+
+
+async def wait_for(condition: Callable[[], bool], seconds: float = 10.0, every: float = 0.005) -> None:
+    """Wait until `condition()` holds, checking as time passes; fail the test after `seconds`."""
+    with anyio.fail_after(seconds):
+        while not condition():  # noqa: ASYNC110 -- the condition lives outside this process or task
+            await anyio.sleep(every)

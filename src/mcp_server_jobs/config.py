@@ -46,6 +46,7 @@ class Settings(BaseModel):
     user: str = Field(default="local", min_length=1, max_length=100)
     timezone: str = Field(default_factory=machine_timezone)
     backends: tuple[str, ...] = ("model", "sampling")
+    command: str | None = Field(default=None, max_length=2000)
     # False: serve the tools only, while another process on the same database runs the jobs.
     run_jobs: bool = True
     max_concurrency: int = Field(default=5, ge=1, le=100)

@@ -71,12 +71,12 @@ def check_client(current: S, target: S) -> None:
 def dependency_status(dependencies: Sequence[Job]) -> tuple[S, str | None]:
     """The status a job waiting on `dependencies` should have, and why.
 
-    Any FAILED or CANCELLED dependency blocks it; all COMPLETED frees it; otherwise it waits.
+    A FAILED, CANCELLED or BLOCKED dependency blocks it; all COMPLETED frees it; otherwise it waits.
     """
-    stopped = [d for d in dependencies if d.status in (S.FAILED, S.CANCELLED)]
+    stopped = [d for d in dependencies if d.status in (S.FAILED, S.CANCELLED, S.BLOCKED)]
     if stopped:
         names = ", ".join(f"{d.id} ({d.title!r}) is {d.status}" for d in stopped)
-        return S.BLOCKED, f"dependency {names}; fix it and retry it, or drop it from depends_on"
+        return S.BLOCKED, f"dependency {names}; fix and retry it, or drop it from depends_on"
     waiting = [d for d in dependencies if d.status != S.COMPLETED]
     if waiting:
         return S.PENDING, "waiting for " + ", ".join(f"{d.id} ({d.title!r})" for d in waiting) + " to complete"

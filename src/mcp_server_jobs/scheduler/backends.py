@@ -2,12 +2,20 @@
 
 from __future__ import annotations
 
+import contextlib
 import logging
+import os
+import shlex
+import shutil
+import signal
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
-from mcp_server_jobs.errors import BackendUnavailable
+import anyio
+from anyio.abc import ByteReceiveStream
+
+from mcp_server_jobs.errors import AgentError, BackendUnavailable
 from mcp_server_jobs.models import Job
 
 log = logging.getLogger(__name__)
@@ -51,6 +59,60 @@ class DryRunBackend:
         return AgentResult(output=context, summary="dry run: recorded the context an agent would receive")
 
 
+class CommandBackend:
+    """A CLI agent (`claude -p`, `codex exec`, `llm`...): the context on stdin, its stdout is the output."""
+
+    name = "command"
+    _ERROR_TAIL = 2_000
+
+    def __init__(self, command: str | None) -> None:
+        self.argv = shlex.split(command) if command else []
+
+    def unavailable(self) -> str | None:
+        if not self.argv:
+            return "no command set (--command or MCP_JOBS_COMMAND)"
+        if shutil.which(self.argv[0]) is None:
+            return f"command {self.argv[0]!r} not found on PATH"
+        return None
+
+    async def run(self, job: Job, context: str) -> AgentResult:
+        # Run in its own process group so a timeout or cancellation can stop the whole tree.
+        process = await anyio.open_process(self.argv, start_new_session=True)
+        out, err = bytearray(), bytearray()
+        try:
+            stdin, stdout, stderr = process.stdin, process.stdout, process.stderr
+            if stdin is None or stdout is None or stderr is None:
+                raise AgentError("could not connect to the command's standard streams")
+            async with anyio.create_task_group() as group:
+                group.start_soon(_drain, stdout, out)
+                group.start_soon(_drain, stderr, err)
+                # A command that does not read its input is not an error.
+                with contextlib.suppress(anyio.BrokenResourceError, anyio.ClosedResourceError):
+                    await stdin.send(context.encode())
+                await stdin.aclose()
+            code = await process.wait()
+        finally:
+            if process.returncode is None:
+                with anyio.CancelScope(shield=True):
+                    _kill_group(process.pid)
+                    await process.wait()
+        if code != 0:
+            tail = err.decode(errors="replace")[-self._ERROR_TAIL :].strip()
+            raise AgentError(f"command exited with status {code}" + (f": {tail}" if tail else ""))
+        output = out.decode(errors="replace")
+        return AgentResult(output=output, summary=output.strip().splitlines()[-1][:500] if output.strip() else None)
+
+
+async def _drain(stream: ByteReceiveStream, into: bytearray) -> None:
+    async for chunk in stream:
+        into.extend(chunk)
+
+
+def _kill_group(pid: int) -> None:
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(pid, signal.SIGKILL)
+
+
 class NotConfigured:
     """A backend named in the settings that this server cannot use."""
 
@@ -65,12 +127,14 @@ class NotConfigured:
         raise BackendUnavailable(f"{self.name}: {self._reason}")
 
 
-def build_backends(names: Sequence[str]) -> list[Backend]:
+def build_backends(names: Sequence[str], *, command: str | None = None) -> list[Backend]:
     """The backends for the configured names, in order."""
     backends: list[Backend] = []
     for name in names:
         if name == "dry-run":
             backends.append(DryRunBackend())
+        elif name == "command":
+            backends.append(CommandBackend(command))
         else:
             backends.append(NotConfigured(name, "not available in this version of the server"))
     return backends

@@ -1,4 +1,4 @@
-"""What happens to the jobs waiting on a job when it ends (design §5.6)."""
+"""What happens to the jobs waiting on a job when its status changes (design §5.6)."""
 
 from __future__ import annotations
 
@@ -10,30 +10,39 @@ from mcp_server_jobs.models import Job, JobChanges, JobStatus
 from mcp_server_jobs.store import JobStore
 
 _RETRIES = 5
+# Statuses decided by dependencies alone, which settling may change.
+_WAITING = (JobStatus.PENDING, JobStatus.BLOCKED)
 
 
-async def settle_dependents(store: JobStore, finished: Job, now: datetime) -> list[Job]:
-    """Re-decide every PENDING job that waits on `finished`; return the ones that changed.
+def affects_dependents(before: JobStatus, after: JobStatus) -> bool:
+    """Whether a job going from `before` to `after` can change the jobs waiting on it."""
+    return before != after and (after in (JobStatus.COMPLETED, JobStatus.FAILED, JobStatus.CANCELLED)
+                                or JobStatus.BLOCKED in (before, after)
+                                or before is JobStatus.FAILED)  # fmt: skip
 
-    All dependencies COMPLETED → ACTIVE, due at the later of now and its own start.
-    A dependency FAILED or CANCELLED → BLOCKED, with a reason naming it.
+
+async def settle_dependents(store: JobStore, changed: Job, now: datetime) -> list[Job]:
+    """Re-decide every PENDING or BLOCKED job waiting on `changed`, down the chain; return those that changed.
+
+    All dependencies COMPLETED → ACTIVE, due at the later of now and its own start. One FAILED,
+    CANCELLED or BLOCKED → BLOCKED, with a reason naming it. Otherwise → PENDING.
     """
-    changed = []
-    for dependent in await store.dependents(finished.id):
-        updated = await settle(store, dependent, now)
-        if updated is not None:
-            changed.append(updated)
-    return changed
+    updated = []
+    for dependent in await store.dependents(changed.id):
+        settled = await settle(store, dependent, now)
+        if settled is not None:
+            updated.append(settled)
+            updated += await settle_dependents(store, settled, now)
+    return updated
 
 
 async def settle(store: JobStore, job: Job, now: datetime) -> Job | None:
-    """Re-decide one PENDING job from its dependencies' statuses; the updated job, or None if unchanged."""
+    """Re-decide one PENDING or BLOCKED job from its dependencies; the updated job, or None if unchanged."""
     for _ in range(_RETRIES):
-        if job.status is not JobStatus.PENDING:
+        if job.status not in _WAITING:
             return None
-        dependencies = await store.get_jobs(job.user_id, job.depends_on)
-        status, reason = dependency_status(dependencies)
-        if status is JobStatus.PENDING:
+        status, reason = dependency_status(await store.get_jobs(job.user_id, job.depends_on))
+        if status is job.status and reason == job.status_reason:
             return None
         changes = JobChanges(status=status, status_reason=reason)
         if status is JobStatus.ACTIVE:

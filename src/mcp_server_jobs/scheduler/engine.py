@@ -25,11 +25,11 @@ from apscheduler.triggers.interval import IntervalTrigger
 
 from mcp_server_jobs.clock import Clock
 from mcp_server_jobs.errors import AgentError, BackendUnavailable
-from mcp_server_jobs.models import TERMINAL_STATUSES, Job, Run, RunOutcome
+from mcp_server_jobs.models import Job, JobStatus, Run, RunOutcome
 from mcp_server_jobs.scheduler.backends import AgentResult, Backend, first_problem
 from mcp_server_jobs.scheduler.context import MAX_PREVIOUS_RUNS, build_context
 from mcp_server_jobs.scheduler.decide import Outcome, Policy, after_interrupt, after_run, plan_claim, plan_manual
-from mcp_server_jobs.scheduler.dependencies import settle, settle_dependents
+from mcp_server_jobs.scheduler.dependencies import affects_dependents, settle, settle_dependents
 from mcp_server_jobs.store import JobStore
 
 log = logging.getLogger(__name__)
@@ -130,7 +130,7 @@ class Scheduler:
         for job in await self.store.reclaim_expired(now, lambda job, run: interrupted(job, run)):
             log.warning("job %s: run interrupted (lease expired); %s", job.id, job.status_reason)
             await self._settle_dependents(job, now)
-        for job in await self.store.pending_to_settle(limit=1000):
+        for job in await self.store.waiting_to_settle(limit=1000):
             await settle(self.store, job, now)
 
     async def _sweep_alarm(self) -> None:
@@ -263,5 +263,5 @@ class Scheduler:
         return run.model_copy(update={"outcome": outcome, "finished_at": self.clock.now(), **fields})
 
     async def _settle_dependents(self, job: Job, now: datetime) -> None:
-        if job.status in TERMINAL_STATUSES:
+        if affects_dependents(JobStatus.IN_PROGRESS, job.status):
             await settle_dependents(self.store, job, now)

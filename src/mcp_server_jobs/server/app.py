@@ -66,7 +66,9 @@ def build_server(settings: Settings, *, clock: Clock | None = None) -> MCPServer
     @asynccontextmanager
     async def lifespan(_: MCPServer[Any]) -> AsyncIterator[tools.AppState]:
         async with SQLiteStore(settings.db, clock=clock) as store, anyio.create_task_group() as group:
-            scheduler = Scheduler(store, clock, build_backends(settings.backends), policy(settings))
+            scheduler = Scheduler(
+                store, clock, build_backends(settings.backends, command=settings.command), policy(settings)
+            )
             service = JobService(
                 store,
                 clock,

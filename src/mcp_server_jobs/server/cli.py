@@ -35,6 +35,7 @@ def _parser() -> argparse.ArgumentParser:
     serve.add_argument("--user", help="the user a stdio server serves (default 'local')")
     serve.add_argument("--timezone", help="default IANA timezone for jobs (default: the machine's)")
     serve.add_argument("--backends", help=f"comma list tried in order, from: {', '.join(KNOWN_BACKENDS)}")
+    serve.add_argument("--command", help="CLI agent for the command backend, e.g. 'claude -p' (prompt on stdin)")
     serve.add_argument("--max-concurrency", type=int, help="runs at once in this process (default 5)")
     serve.add_argument(
         "--run-jobs",

@@ -10,7 +10,6 @@ from mcp_server_jobs import lifecycle
 from mcp_server_jobs.clock import Clock
 from mcp_server_jobs.errors import Conflict, DependencyError, InvalidInput, JobNotFound
 from mcp_server_jobs.models import (
-    TERMINAL_STATUSES,
     InboxMessage,
     Job,
     JobChanges,
@@ -23,7 +22,7 @@ from mcp_server_jobs.models import (
     new_id,
 )
 from mcp_server_jobs.schedule import Schedule, format_local, short_duration
-from mcp_server_jobs.scheduler.dependencies import settle_dependents
+from mcp_server_jobs.scheduler.dependencies import affects_dependents, settle_dependents
 from mcp_server_jobs.server.requests import JobCreateRequest, JobUpdateRequest
 from mcp_server_jobs.store import JobFilter, JobStore, KeywordHit
 
@@ -246,7 +245,7 @@ class JobService:
                 updated = await self.store.update_job(user_id, job_id, changes, expected_version=job.version)
             except Conflict:
                 continue
-            if updated.status != job.status and updated.status in TERMINAL_STATUSES:
+            if affects_dependents(job.status, updated.status):
                 await settle_dependents(self.store, updated, now)
             if job.status is JobStatus.IN_PROGRESS and updated.status is JobStatus.CANCELLED:
                 self.stop_run(job.id)

@@ -161,8 +161,8 @@ class JobStore(ABC):
         """The earliest next_run_at of any ACTIVE job."""
 
     @abstractmethod
-    async def pending_to_settle(self, limit: int) -> list[Job]:
-        """PENDING jobs whose dependencies have all COMPLETED, or of which one FAILED or was CANCELLED."""
+    async def waiting_to_settle(self, limit: int) -> list[Job]:
+        """PENDING or BLOCKED jobs whose dependencies' statuses call for another status (see settle)."""
 
     @abstractmethod
     async def latest_outputs(self, job_ids: Sequence[str]) -> dict[str, str]:

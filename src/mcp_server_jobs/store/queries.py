@@ -121,15 +121,18 @@ SELECT_EXPIRED_RUNS = f"""
 SELECT {RUN_COLUMNS} FROM runs WHERE outcome = 'running' AND lease_until < :now ORDER BY seq LIMIT :limit
 """
 
-# PENDING jobs whose dependencies no longer all wait: every one COMPLETED, or one FAILED/CANCELLED.
-SELECT_PENDING_TO_SETTLE = f"""
+# PENDING or BLOCKED jobs whose dependencies say otherwise: PENDING with every dependency COMPLETED or
+# one stopped (FAILED, CANCELLED, BLOCKED); BLOCKED with none stopped any more.
+SELECT_WAITING_TO_SETTLE = f"""
 SELECT {JOB_COLUMNS} FROM jobs
-WHERE jobs.status = 'PENDING' AND (
-    NOT EXISTS (SELECT 1 FROM job_dependencies d JOIN jobs dep ON dep.id = d.depends_on
-                WHERE d.job_id = jobs.id AND dep.status != 'COMPLETED')
-    OR EXISTS (SELECT 1 FROM job_dependencies d JOIN jobs dep ON dep.id = d.depends_on
-               WHERE d.job_id = jobs.id AND dep.status IN ('FAILED', 'CANCELLED'))
-)
+WHERE (jobs.status = 'PENDING' AND (
+        NOT EXISTS (SELECT 1 FROM job_dependencies d JOIN jobs dep ON dep.id = d.depends_on
+                    WHERE d.job_id = jobs.id AND dep.status != 'COMPLETED')
+        OR EXISTS (SELECT 1 FROM job_dependencies d JOIN jobs dep ON dep.id = d.depends_on
+                   WHERE d.job_id = jobs.id AND dep.status IN ('FAILED', 'CANCELLED', 'BLOCKED'))))
+   OR (jobs.status = 'BLOCKED' AND EXISTS (SELECT 1 FROM job_dependencies d WHERE d.job_id = jobs.id)
+       AND NOT EXISTS (SELECT 1 FROM job_dependencies d JOIN jobs dep ON dep.id = d.depends_on
+                       WHERE d.job_id = jobs.id AND dep.status IN ('FAILED', 'CANCELLED', 'BLOCKED')))
 LIMIT :limit
 """
 

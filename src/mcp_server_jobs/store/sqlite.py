@@ -467,8 +467,8 @@ class SQLiteStore(JobStore):
         async with self._connection() as conn:
             return from_db(await self._scalar(conn, q.EARLIEST_DUE))
 
-    async def pending_to_settle(self, limit: int) -> list[Job]:
-        return [row_to_job(row) for row in await self._query(q.SELECT_PENDING_TO_SETTLE, {"limit": limit})]
+    async def waiting_to_settle(self, limit: int) -> list[Job]:
+        return [row_to_job(row) for row in await self._query(q.SELECT_WAITING_TO_SETTLE, {"limit": limit})]
 
     # --- inbox ---
 
