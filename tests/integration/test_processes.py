@@ -1,0 +1,145 @@
+"""Real server processes on one database: no job runs twice, and a killed server loses nothing."""
+
+from __future__ import annotations
+
+import os
+import re
+import signal
+import socket
+import sqlite3
+import subprocess
+import sys
+from collections import Counter
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import anyio
+import pytest
+from mcp import Client
+
+from mcp_server_jobs.models import JobStatus, JobType, NewJob, Notify, new_id
+from mcp_server_jobs.schedule import Schedule
+from mcp_server_jobs.store import SQLiteStore
+from tests.conftest import ok, wait_for
+
+pytestmark = pytest.mark.anyio
+
+COMMAND = str(Path(sys.executable).parent / "mcp-server-jobs")
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port: int = probe.getsockname()[1]
+        return port
+
+
+@contextmanager
+def server(db_path: Path, log: Path, **env: str) -> Iterator[tuple[subprocess.Popen[bytes], int]]:
+    """A `mcp-server-jobs serve --transport http` process; stopped (SIGTERM) on exit if still alive."""
+    port = free_port()
+    environ = {**os.environ, "MCP_JOBS_TIMEZONE": "UTC", **{f"MCP_JOBS_{k.upper()}": v for k, v in env.items()}}
+    with log.open("ab") as err:
+        process = subprocess.Popen(
+            [COMMAND, "serve", "--transport", "http", "--port", str(port), "--db", str(db_path)],
+            env=environ,
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.DEVNULL,
+            stderr=err,
+            start_new_session=True,
+        )
+    try:
+        yield process, port
+    finally:
+        if process.poll() is None:
+            process.send_signal(signal.SIGTERM)
+            try:
+                process.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                os.killpg(process.pid, signal.SIGKILL)
+                process.wait()
+
+
+def listening(port: int) -> bool:
+    with socket.socket() as probe:
+        return probe.connect_ex(("127.0.0.1", port)) == 0
+
+
+def query(db_path: Path, sql: str, *params: object) -> list[tuple[object, ...]]:
+    with sqlite3.connect(db_path) as conn:
+        return conn.execute(sql, params).fetchall()
+
+
+def one_off(at: datetime, title: str = "Job") -> NewJob:
+    return NewJob(
+        id=new_id("job"),
+        user_id="local",
+        title=title,
+        description=f"Do {title}.",
+        job_type=JobType.ONE_OFF,
+        schedule=Schedule(run_at=at, timezone="UTC"),
+        end_condition=None,
+        depends_on=[],
+        related_entities=[],
+        notify=Notify.AUTO,
+        metadata={},
+        dedup_key=None,
+        status=JobStatus.ACTIVE,
+        status_reason=None,
+        next_run_at=at,
+        created_at=datetime.now(UTC),
+    )
+
+
+async def test_two_servers_run_each_of_200_due_jobs_exactly_once(db_path: Path, tmp_path: Path) -> None:
+    due = datetime.now(UTC) + timedelta(seconds=3)
+    async with SQLiteStore(db_path) as store:
+        ids = [(await store.create_job(one_off(due)))[0].id for _ in range(200)]
+    logs = [tmp_path / "a.log", tmp_path / "b.log"]
+    with server(db_path, logs[0], backends="dry-run") as (a, _), server(db_path, logs[1], backends="dry-run") as (b, _):
+        await wait_for(
+            lambda: query(db_path, "SELECT count(*) FROM jobs WHERE status = 'COMPLETED'")[0][0] == 200, seconds=60
+        )
+        assert a.poll() is None
+        assert b.poll() is None
+    per_job = dict(query(db_path, "SELECT job_id, count(*) FROM runs GROUP BY job_id"))
+    assert per_job == dict.fromkeys(ids, 1)
+    assert query(db_path, "SELECT DISTINCT outcome FROM runs") == [("succeeded",)]
+    # The backend's own log line, once per invocation, across both processes.
+    calls = [Counter(re.findall(r"dry-run: job (job_\w+)", log.read_text())) for log in logs]
+    assert sum(calls, Counter()) == Counter(ids)
+    assert all(calls), f"one server ran nothing: {[sum(c.values()) for c in calls]}"
+
+
+async def test_sigkill_during_a_run_loses_nothing(db_path: Path, tmp_path: Path) -> None:
+    fast = {"lease_seconds": "1", "sweep_seconds": "0.2"}
+    async with SQLiteStore(db_path) as store:
+        long_job, _ = await store.create_job(one_off(datetime.now(UTC), "Long"))
+    with server(db_path, tmp_path / "a.log", backends="command", command="sleep 60", **fast) as (first, _):
+        await wait_for(lambda: query(db_path, "SELECT count(*) FROM runs WHERE outcome = 'running'")[0][0] == 1)
+        os.killpg(first.pid, signal.SIGKILL)
+        first.wait()
+    # While the server is down, another job falls due.
+    down_due = datetime.now(UTC) + timedelta(seconds=0.5)
+    async with SQLiteStore(db_path) as store:
+        down_job, _ = await store.create_job(one_off(down_due, "Due while down"))
+    await anyio.sleep((down_due + timedelta(seconds=1) - datetime.now(UTC)).total_seconds())
+
+    with server(db_path, tmp_path / "b.log", backends="dry-run", **fast) as (_, port):
+        await wait_for(
+            lambda: query(db_path, "SELECT count(*) FROM jobs WHERE status = 'COMPLETED'")[0][0] == 2, seconds=30
+        )
+        await wait_for(lambda: listening(port))
+        async with Client(f"http://127.0.0.1:{port}/mcp") as client:
+            long_view = ok(await client.call_tool("job_retrieval_by_id", {"job_id": long_job.id}))
+            down_view = ok(await client.call_tool("job_retrieval_by_id", {"job_id": down_job.id}))
+
+    assert query(db_path, "SELECT count(*) FROM jobs WHERE status = 'IN_PROGRESS'") == [(0,)]
+    newest_first = [(r["outcome"], r["attempt"]) for r in long_view["runs"]]
+    assert newest_first == [("succeeded", 2), ("interrupted", 1)]
+    assert "lease expired" in long_view["runs"][1]["error"]
+    [late] = down_view["runs"]
+    assert late["outcome"] == "succeeded"
+    assert late["lateness_seconds"] >= 1.0

@@ -1,0 +1,137 @@
+"""The scheduler on the real clock: jobs fall due and run by themselves, within generous deadlines."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from itertools import pairwise
+from pathlib import Path
+from typing import Any
+
+import anyio
+import pytest
+from mcp import Client
+
+from mcp_server_jobs.clock import SystemClock
+from mcp_server_jobs.config import Settings
+from mcp_server_jobs.models import Job, JobStatus, NewJob, Notify, new_id
+from mcp_server_jobs.schedule import Schedule
+from mcp_server_jobs.scheduler.backends import AgentResult
+from mcp_server_jobs.scheduler.decide import Policy
+from mcp_server_jobs.scheduler.engine import Scheduler
+from mcp_server_jobs.server.app import build_server
+from mcp_server_jobs.store import SQLiteStore
+from tests.conftest import ok
+
+pytestmark = pytest.mark.anyio
+
+
+async def poll_job(client: Client, job_id: str, until: Any, seconds: float = 20.0) -> dict[str, Any]:
+    """Read the job through the tool until `until(job)` holds; fail after `seconds`."""
+    with anyio.fail_after(seconds):
+        while True:
+            job = ok(await client.call_tool("job_retrieval_by_id", {"job_id": job_id, "runs": 10}))
+            if until(job):
+                return job
+            await anyio.sleep(0.05)
+
+
+def live_settings(db_path: Path) -> Settings:
+    return Settings(db=db_path, timezone="UTC", backends=("dry-run",))
+
+
+async def test_one_off_due_in_a_second_completes(db_path: Path) -> None:
+    async with Client(build_server(live_settings(db_path))) as client:
+        job = ok(
+            await client.call_tool(
+                "job_create",
+                {"title": "Soon", "description": "Say hello.", "job_type": "ONE_OFF", "schedule": {"delay": "1s"}},
+            )
+        )
+        done = await poll_job(client, job["id"], lambda j: j["status"] == "COMPLETED")
+    [run] = done["runs"]
+    assert run["outcome"] == "succeeded"
+    assert run["backend"] == "dry-run"
+    assert "Say hello." in run["output"]
+    assert 0 <= run["lateness_seconds"] < 5
+
+
+async def test_every_second_three_times_then_completed(db_path: Path) -> None:
+    async with Client(build_server(live_settings(db_path))) as client:
+        job = ok(
+            await client.call_tool(
+                "job_create",
+                {
+                    "title": "Tick",
+                    "description": "Count.",
+                    "job_type": "RECURRING",
+                    "schedule": {"every": "1s", "max_runs": 3},
+                },
+            )
+        )
+        done = await poll_job(client, job["id"], lambda j: j["status"] == "COMPLETED")
+    scheduled = sorted(datetime.fromisoformat(r["scheduled_for"]) for r in done["runs"])
+    assert done["run_count"] == 3
+    assert [r["outcome"] for r in done["runs"]] == ["succeeded"] * 3
+    assert [b - a for a, b in pairwise(scheduled)] == [timedelta(seconds=1)] * 2
+
+
+@dataclass
+class SlowAgent:
+    """Stands in for an LLM agent that takes a while; counts how many runs overlap."""
+
+    name: str = "slow"
+    in_flight: int = 0
+    most: int = 0
+    done: list[str] = field(default_factory=list)
+
+    def unavailable(self) -> str | None:
+        return None
+
+    async def run(self, job: Job, context: str) -> AgentResult:
+        self.in_flight += 1
+        self.most = max(self.most, self.in_flight)
+        try:
+            await anyio.sleep(0.2)
+        finally:
+            self.in_flight -= 1
+        self.done.append(job.id)
+        return AgentResult(output="ok")
+
+
+def one_off(now: datetime) -> NewJob:
+    return NewJob(
+        id=new_id("job"),
+        user_id="local",
+        title="Job",
+        description="Work.",
+        job_type="ONE_OFF",
+        schedule=Schedule(run_at=now, timezone="UTC"),
+        end_condition=None,
+        depends_on=[],
+        related_entities=[],
+        notify=Notify.AUTO,
+        metadata={},
+        dedup_key=None,
+        status=JobStatus.ACTIVE,
+        status_reason=None,
+        next_run_at=now,
+        created_at=now,
+    )
+
+
+async def test_twenty_due_jobs_never_more_than_five_at_once(db_path: Path) -> None:
+    agent = SlowAgent()
+    now = datetime.now(UTC)
+    async with SQLiteStore(db_path) as store:
+        for _ in range(20):
+            await store.create_job(one_off(now))
+        scheduler = Scheduler(store, SystemClock(), [agent], Policy(max_concurrency=5))
+        async with anyio.create_task_group() as group:
+            await group.start(scheduler.serve)
+            with anyio.fail_after(30):
+                while len(agent.done) < 20:  # noqa: ASYNC110 -- progress made by the scheduler's tasks
+                    await anyio.sleep(0.02)
+            group.cancel_scope.cancel()
+    assert sorted(set(agent.done)) == sorted(agent.done)
+    assert agent.most == 5
