@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 HOST ?= 127.0.0.1
 PORT ?= 7803
 
-.PHONY: run test check lint typecheck pytest install dev clean
+.PHONY: run test check lint typecheck pytest bench install dev clean
 
 # Installs are redone only when pyproject.toml changes (the stamp files remember).
 $(BIN)/python:
@@ -34,8 +34,8 @@ run: $(VENV)/.installed
 	$(BIN)/mcp-server-jobs serve --transport http --host $(HOST) --port $(PORT)
 
 lint: $(VENV)/.installed-dev
-	$(BIN)/ruff check src tests
-	$(BIN)/ruff format --check src tests
+	$(BIN)/ruff check src tests bench
+	$(BIN)/ruff format --check src tests bench
 
 typecheck: $(VENV)/.installed-dev
 	$(BIN)/mypy
@@ -44,6 +44,10 @@ pytest: $(VENV)/.installed-dev
 	$(BIN)/pytest -q
 
 check: lint typecheck
+
+# Benchmarks are not tests: they measure, and write BENCHMARKS.md.
+bench: $(VENV)/.installed-dev
+	OPENBLAS_NUM_THREADS=1 $(BIN)/python -m bench.run
 
 test: lint typecheck pytest
 

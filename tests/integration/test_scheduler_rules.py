@@ -288,6 +288,17 @@ async def test_retry_that_succeeds_keeps_the_schedule(world: World) -> None:
     assert ok.run_count == 1
 
 
+async def test_a_run_over_its_time_limit_fails_and_is_retried(world: World) -> None:
+    world.agent.gate = anyio.Event()  # never set: the agent hangs
+    job = await world.create(title="Hangs", job_type="ONE_OFF", schedule={"timeout": "1s"})
+    [run] = await world.at(START)
+    assert run.outcome is RunOutcome.FAILED
+    assert run.error == "timed out after 1s"
+    retrying = await world.job(job.id)
+    assert retrying.status is JobStatus.ACTIVE
+    assert retrying.next_run_at == START + timedelta(seconds=30)
+
+
 async def test_permanent_error_fails_fast(world: World) -> None:
     world.agent.failures = [AgentError("401 invalid API key", permanent=True)]
     job = await world.create(title="Poll", job_type="RECURRING", schedule={"every": "1h"})

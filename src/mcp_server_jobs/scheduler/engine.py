@@ -25,7 +25,7 @@ from apscheduler.triggers.interval import IntervalTrigger
 
 from mcp_server_jobs.clock import Clock
 from mcp_server_jobs.errors import AgentError, BackendUnavailable
-from mcp_server_jobs.models import Job, JobStatus, Run, RunOutcome
+from mcp_server_jobs.models import Job, JobStatus, JobType, Run, RunOutcome
 from mcp_server_jobs.scheduler.backends import AgentResult, Backend, first_problem
 from mcp_server_jobs.scheduler.context import MAX_PREVIOUS_RUNS, build_context
 from mcp_server_jobs.scheduler.decide import Outcome, Policy, after_interrupt, after_run, plan_claim, plan_manual
@@ -254,9 +254,13 @@ class Scheduler:
         raise AgentError("no agent backend could take the run: " + "; ".join(reasons))
 
     async def _context(self, job: Job) -> str:
-        dependencies = await self.store.get_jobs(job.user_id, job.depends_on)
-        outputs = await self.store.latest_outputs(job.depends_on)
-        previous = await self.store.list_runs(job.id, MAX_PREVIOUS_RUNS + 1)
+        dependencies, outputs, previous = [], {}, []
+        if job.depends_on:
+            dependencies = await self.store.get_jobs(job.user_id, job.depends_on)
+            outputs = await self.store.latest_outputs(job.depends_on)
+        # A first attempt at a one-off has no history worth a query.
+        if job.job_type is not JobType.ONE_OFF or job.attempt > 1:
+            previous = await self.store.list_runs(job.id, MAX_PREVIOUS_RUNS + 1)
         return build_context(job, self.clock.now(), dependencies, outputs, previous)
 
     def _ended(self, run: Run, outcome: RunOutcome, **fields: object) -> Run:
