@@ -21,7 +21,7 @@ from mcp_server_jobs.scheduler.decide import Policy
 from mcp_server_jobs.scheduler.engine import Scheduler
 from mcp_server_jobs.server.app import build_server
 from mcp_server_jobs.store import SQLiteStore
-from tests.conftest import ok
+from tests.conftest import error_text, ok
 
 pytestmark = pytest.mark.anyio
 
@@ -74,6 +74,27 @@ async def test_every_second_three_times_then_completed(db_path: Path) -> None:
     assert done["run_count"] == 3
     assert [r["outcome"] for r in done["runs"]] == ["succeeded"] * 3
     assert [b - a for a, b in pairwise(scheduled)] == [timedelta(seconds=1)] * 2
+
+
+async def test_run_now_through_the_tool(db_path: Path) -> None:
+    async with Client(build_server(live_settings(db_path))) as client:
+        job = ok(
+            await client.call_tool(
+                "job_create",
+                {"title": "Digest", "description": "Weekly digest.", "job_type": "SCHEDULED",
+                 "schedule": {"cron": "0 9 * * 1"}},
+            )
+        )  # fmt: skip
+        started = ok(await client.call_tool("job_run_now", {"job_id": job["id"]}))
+        done = await poll_job(client, job["id"], lambda j: j["status"] == "ACTIVE" and j["runs"])
+        ok(await client.call_tool("job_cancel", {"job_id": job["id"]}))
+        refused = error_text(await client.call_tool("job_run_now", {"job_id": job["id"]}))
+    [run] = done["runs"]
+    assert run["id"] == started["run_id"]
+    assert run["outcome"] == "succeeded"
+    assert done["next_run_at"] == job["next_run_at"]
+    assert done["run_count"] == 0
+    assert "is CANCELLED and cannot run now" in refused
 
 
 @dataclass
