@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sqlite3
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from itertools import pairwise
@@ -14,6 +15,7 @@ from mcp import Client
 
 from mcp_server_jobs.clock import SystemClock
 from mcp_server_jobs.config import Settings
+from mcp_server_jobs.errors import StoreError
 from mcp_server_jobs.models import Job, JobStatus, NewJob, Notify, new_id
 from mcp_server_jobs.schedule import Schedule
 from mcp_server_jobs.scheduler.backends import AgentResult
@@ -156,3 +158,30 @@ async def test_twenty_due_jobs_never_more_than_five_at_once(db_path: Path) -> No
             group.cancel_scope.cancel()
     assert sorted(set(agent.done)) == sorted(agent.done)
     assert agent.most == 5
+
+
+async def test_a_locked_database_delays_runs_but_does_not_stop_the_scheduler(db_path: Path) -> None:
+    agent = SlowAgent()
+    now = datetime.now(UTC)
+    async with SQLiteStore(db_path, busy_timeout_ms=50) as store:
+        scheduler = Scheduler(store, SystemClock(), [agent], Policy())
+        async with anyio.create_task_group() as group:
+            await group.start(scheduler.serve)
+            with sqlite3.connect(db_path, isolation_level=None) as other:
+                other.execute("BEGIN IMMEDIATE")  # another process holds the write lock
+                with pytest.raises(StoreError, match="database is locked"):
+                    await store.create_job(one_off(now))
+                scheduler.poke()  # the dispatcher's claim meets the same lock, and must survive it
+                await anyio.sleep(0.3)
+                other.execute(
+                    "INSERT INTO jobs (id, user_id, title, description, job_type, schedule, notify, status,"
+                    " next_run_at, created_at, updated_at) SELECT 'job_locked01', 'local', 't', 'd',"
+                    " 'ONE_OFF', '{\"timezone\": \"UTC\"}', 'auto', 'ACTIVE', '2000-01-01T00:00:00.000000Z',"
+                    " '2000-01-01T00:00:00.000000Z', '2000-01-01T00:00:00.000000Z'"
+                )
+                other.execute("COMMIT")
+            scheduler.poke()
+            with anyio.fail_after(10):
+                while agent.done != ["job_locked01"]:  # noqa: ASYNC110 -- progress made by the scheduler
+                    await anyio.sleep(0.02)
+            group.cancel_scope.cancel()

@@ -33,6 +33,7 @@ from mcp_server_jobs.scheduler.dependencies import affects_dependents, settle, s
 from mcp_server_jobs.store import JobStore
 
 log = logging.getLogger(__name__)
+_RETRY_SECONDS = 1.0
 
 
 @dataclass
@@ -90,7 +91,12 @@ class Scheduler:
                 group.start_soon(self._renew_leases)
                 task_status.started()
                 while True:
-                    await self._dispatch(group)
+                    try:
+                        await self._dispatch(group)
+                    except Exception:
+                        # The database may be busy or briefly unreachable: keep serving, try again soon.
+                        log.exception("scheduler: dispatch failed; trying again in %gs", _RETRY_SECONDS)
+                        group.start_soon(self._poke_later, _RETRY_SECONDS)
                     await self._poked.wait()
                     self._poked = anyio.Event()
         finally:
@@ -169,13 +175,21 @@ class Scheduler:
                          backend_problem=first_problem(self.backends))  # fmt: skip
         return await self.store.claim_due(now, limit, lambda job: decide(job))
 
+    async def _poke_later(self, seconds: float) -> None:
+        await anyio.sleep(seconds)
+        self.poke()
+
     async def _renew_leases(self) -> None:
         while True:
             await anyio.sleep(self.policy.lease_seconds / 3)
             if not self._running:
                 continue
             until = self.clock.now() + timedelta(seconds=self.policy.lease_seconds)
-            held = await self.store.renew_leases(self.owner, list(self._running), until)
+            try:
+                held = await self.store.renew_leases(self.owner, list(self._running), until)
+            except Exception:
+                log.exception("scheduler: could not renew leases; trying again")
+                continue
             for run_id, running in list(self._running.items()):
                 if run_id not in held:
                     log.info(
@@ -200,20 +214,30 @@ class Scheduler:
             finally:
                 self._running.pop(run.id, None)
         with anyio.CancelScope(shield=True):
-            if result is None:
-                # Cancelled: by job_cancel, a lost lease, or the server shutting down.
-                shutdown = self._group is not None and self._group.cancel_scope.cancel_called
-                error = "interrupted: the server shut down" if shutdown else "interrupted: cancelled"
-                ended = self._ended(run, RunOutcome.INTERRUPTED, error=error)
-                decide = partial(after_interrupt, now=self.clock.now(), policy=self.policy, counts=not shutdown)
-                updated = await self.store.finish_run(ended, lambda job, run: decide(job, run))
-            else:
-                ended = result
-                settle_run = partial(after_run, outcome=outcome, now=self.clock.now(), policy=self.policy)
-                updated = await self.store.finish_run(ended, lambda job, run: settle_run(job, run))
-            if updated is not None:
-                await self._settle_dependents(updated, self.clock.now())
+            try:
+                ended = await self._record(run, result, outcome)
+            except Exception:
+                # Unrecorded, the run keeps its lease until it expires; the sweep then takes it back.
+                log.exception("job %s: could not record the end of run %s", job.id, run.id)
+                ended = result or self._ended(run, RunOutcome.INTERRUPTED, error="not recorded")
         self.poke()
+        return ended
+
+    async def _record(self, run: Run, result: Run | None, outcome: Outcome) -> Run:
+        """Write how the run ended and the job's next state; settle the jobs waiting on it."""
+        if result is None:
+            # Cancelled: by job_cancel, a lost lease, or the server shutting down.
+            shutdown = self._group is not None and self._group.cancel_scope.cancel_called
+            error = "interrupted: the server shut down" if shutdown else "interrupted: cancelled"
+            ended = self._ended(run, RunOutcome.INTERRUPTED, error=error)
+            decide = partial(after_interrupt, now=self.clock.now(), policy=self.policy, counts=not shutdown)
+            updated = await self.store.finish_run(ended, lambda job, run: decide(job, run))
+        else:
+            ended = result
+            settle_run = partial(after_run, outcome=outcome, now=self.clock.now(), policy=self.policy)
+            updated = await self.store.finish_run(ended, lambda job, run: settle_run(job, run))
+        if updated is not None:
+            await self._settle_dependents(updated, self.clock.now())
         return ended
 
     async def _attempt(self, job: Job, run: Run) -> tuple[Run, Outcome]:
