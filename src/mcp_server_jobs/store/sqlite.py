@@ -235,15 +235,37 @@ class SQLiteStore(JobStore):
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
             conn = await aiosqlite.connect(self.path, isolation_level=None)
-            conn.row_factory = sqlite3.Row
-            await conn.execute(f"PRAGMA busy_timeout = {int(self._busy_timeout_ms)}")
-            await conn.execute("PRAGMA journal_mode = WAL")
-            await conn.execute("PRAGMA synchronous = NORMAL")
-            await conn.execute("PRAGMA foreign_keys = ON")
         except (sqlite3.Error, OSError) as exc:
             raise StoreError(f"cannot open the job database {self.path}: {exc}") from exc
-        self._conn = conn
-        await self._migrate()
+        try:
+            conn.row_factory = sqlite3.Row
+            await conn.execute(f"PRAGMA busy_timeout = {int(self._busy_timeout_ms)}")
+            await self._use_wal(conn)
+            await conn.execute("PRAGMA synchronous = NORMAL")
+            await conn.execute("PRAGMA foreign_keys = ON")
+            self._conn = conn
+            await self._migrate()
+        except BaseException as exc:
+            self._conn = None
+            await conn.close()
+            if isinstance(exc, sqlite3.Error):
+                raise StoreError(f"cannot open the job database {self.path}: {exc}") from exc
+            raise
+
+    async def _use_wal(self, conn: aiosqlite.Connection) -> None:
+        """Switch to WAL; the switch can meet 'database is locked' without waiting when several
+        processes open a new file at once, so it is retried for up to the busy timeout."""
+        with anyio.move_on_after(self._busy_timeout_ms / 1000):
+            while True:
+                if await self._scalar(conn, "PRAGMA journal_mode") == "wal":
+                    return
+                try:
+                    await conn.execute("PRAGMA journal_mode = WAL")
+                except sqlite3.OperationalError as exc:
+                    if "locked" not in str(exc):
+                        raise
+                    await anyio.sleep(0.02)
+        await conn.execute("PRAGMA journal_mode = WAL")  # a last try, whose error is the one reported
 
     async def close(self) -> None:
         """Close the connection (idempotent)."""
