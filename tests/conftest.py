@@ -16,6 +16,8 @@ from mcp_types import CallToolResult
 
 from mcp_server_jobs.clock import FakeClock
 from mcp_server_jobs.config import Settings
+from mcp_server_jobs.models import JobStatus, JobType, NewJob, Notify, new_id
+from mcp_server_jobs.schedule import Schedule
 from mcp_server_jobs.server.app import build_server
 
 # A Sunday; Europe/Paris is UTC+1 then.
@@ -80,3 +82,27 @@ async def wait_for(condition: Callable[[], bool], seconds: float = 10.0, every: 
     with anyio.fail_after(seconds):
         while not condition():  # noqa: ASYNC110 -- the condition lives outside this process or task
             await anyio.sleep(every)
+
+
+def new_job(
+    at: datetime, *, title: str = "Job", user_id: str = "local", status: JobStatus = JobStatus.ACTIVE
+) -> NewJob:
+    """A ONE_OFF job due at `at`, ready for `store.create_job` (bypassing the tools)."""
+    return NewJob(
+        id=new_id("job"),
+        user_id=user_id,
+        title=title,
+        description=f"Do {title}.",
+        job_type=JobType.ONE_OFF,
+        schedule=Schedule(run_at=at, timezone="UTC"),
+        end_condition=None,
+        depends_on=[],
+        related_entities=[],
+        notify=Notify.AUTO,
+        metadata={},
+        dedup_key=None,
+        status=status,
+        status_reason=None,
+        next_run_at=at,
+        created_at=at,
+    )

@@ -19,10 +19,8 @@ import anyio
 import pytest
 from mcp import Client
 
-from mcp_server_jobs.models import JobStatus, JobType, NewJob, Notify, new_id
-from mcp_server_jobs.schedule import Schedule
 from mcp_server_jobs.store import SQLiteStore
-from tests.conftest import ok, wait_for
+from tests.conftest import new_job, ok, wait_for
 
 pytestmark = pytest.mark.anyio
 
@@ -72,31 +70,10 @@ def query(db_path: Path, sql: str, *params: object) -> list[tuple[object, ...]]:
         return conn.execute(sql, params).fetchall()
 
 
-def one_off(at: datetime, title: str = "Job") -> NewJob:
-    return NewJob(
-        id=new_id("job"),
-        user_id="local",
-        title=title,
-        description=f"Do {title}.",
-        job_type=JobType.ONE_OFF,
-        schedule=Schedule(run_at=at, timezone="UTC"),
-        end_condition=None,
-        depends_on=[],
-        related_entities=[],
-        notify=Notify.AUTO,
-        metadata={},
-        dedup_key=None,
-        status=JobStatus.ACTIVE,
-        status_reason=None,
-        next_run_at=at,
-        created_at=datetime.now(UTC),
-    )
-
-
 async def test_two_servers_run_each_of_200_due_jobs_exactly_once(db_path: Path, tmp_path: Path) -> None:
     due = datetime.now(UTC) + timedelta(seconds=3)
     async with SQLiteStore(db_path) as store:
-        ids = [(await store.create_job(one_off(due)))[0].id for _ in range(200)]
+        ids = [(await store.create_job(new_job(due)))[0].id for _ in range(200)]
     logs = [tmp_path / "a.log", tmp_path / "b.log"]
     with server(db_path, logs[0], backends="dry-run") as (a, _), server(db_path, logs[1], backends="dry-run") as (b, _):
         await wait_for(
@@ -116,7 +93,7 @@ async def test_two_servers_run_each_of_200_due_jobs_exactly_once(db_path: Path, 
 async def test_sigkill_during_a_run_loses_nothing(db_path: Path, tmp_path: Path) -> None:
     fast = {"lease_seconds": "1", "sweep_seconds": "0.2"}
     async with SQLiteStore(db_path) as store:
-        long_job, _ = await store.create_job(one_off(datetime.now(UTC), "Long"))
+        long_job, _ = await store.create_job(new_job(datetime.now(UTC), title="Long"))
     with server(db_path, tmp_path / "a.log", backends="command", command="sleep 60", **fast) as (first, _):
         await wait_for(lambda: query(db_path, "SELECT count(*) FROM runs WHERE outcome = 'running'")[0][0] == 1)
         os.killpg(first.pid, signal.SIGKILL)
@@ -124,7 +101,7 @@ async def test_sigkill_during_a_run_loses_nothing(db_path: Path, tmp_path: Path)
     # While the server is down, another job falls due.
     down_due = datetime.now(UTC) + timedelta(seconds=0.5)
     async with SQLiteStore(db_path) as store:
-        down_job, _ = await store.create_job(one_off(down_due, "Due while down"))
+        down_job, _ = await store.create_job(new_job(down_due, title="Due while down"))
     await anyio.sleep((down_due + timedelta(seconds=1) - datetime.now(UTC)).total_seconds())
 
     with server(db_path, tmp_path / "b.log", backends="dry-run", **fast) as (_, port):

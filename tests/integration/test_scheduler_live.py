@@ -16,14 +16,13 @@ from mcp import Client
 from mcp_server_jobs.clock import SystemClock
 from mcp_server_jobs.config import Settings
 from mcp_server_jobs.errors import StoreError
-from mcp_server_jobs.models import Job, JobStatus, NewJob, Notify, new_id
-from mcp_server_jobs.schedule import Schedule
+from mcp_server_jobs.models import Job
 from mcp_server_jobs.scheduler.backends import AgentResult
 from mcp_server_jobs.scheduler.decide import Policy
 from mcp_server_jobs.scheduler.engine import Scheduler
 from mcp_server_jobs.server.app import build_server
 from mcp_server_jobs.store import SQLiteStore
-from tests.conftest import error_text, ok
+from tests.conftest import error_text, new_job, ok
 
 pytestmark = pytest.mark.anyio
 
@@ -122,33 +121,12 @@ class SlowAgent:
         return AgentResult(output="ok")
 
 
-def one_off(now: datetime) -> NewJob:
-    return NewJob(
-        id=new_id("job"),
-        user_id="local",
-        title="Job",
-        description="Work.",
-        job_type="ONE_OFF",
-        schedule=Schedule(run_at=now, timezone="UTC"),
-        end_condition=None,
-        depends_on=[],
-        related_entities=[],
-        notify=Notify.AUTO,
-        metadata={},
-        dedup_key=None,
-        status=JobStatus.ACTIVE,
-        status_reason=None,
-        next_run_at=now,
-        created_at=now,
-    )
-
-
 async def test_twenty_due_jobs_never_more_than_five_at_once(db_path: Path) -> None:
     agent = SlowAgent()
     now = datetime.now(UTC)
     async with SQLiteStore(db_path) as store:
         for _ in range(20):
-            await store.create_job(one_off(now))
+            await store.create_job(new_job(now))
         scheduler = Scheduler(store, SystemClock(), [agent], Policy(max_concurrency=5))
         async with anyio.create_task_group() as group:
             await group.start(scheduler.serve)
@@ -170,7 +148,7 @@ async def test_a_locked_database_delays_runs_but_does_not_stop_the_scheduler(db_
             with sqlite3.connect(db_path, isolation_level=None) as other:
                 other.execute("BEGIN IMMEDIATE")  # another process holds the write lock
                 with pytest.raises(StoreError, match="database is locked"):
-                    await store.create_job(one_off(now))
+                    await store.create_job(new_job(now))
                 scheduler.poke()  # the dispatcher's claim meets the same lock, and must survive it
                 await anyio.sleep(0.3)
                 other.execute(

@@ -10,33 +10,11 @@ import pytest
 
 from mcp_server_jobs.errors import Conflict, ForbiddenTransition, JobNotFound
 from mcp_server_jobs.lifecycle import TRANSITIONS, allowed
-from mcp_server_jobs.models import JobChanges, JobStatus, JobType, NewJob, Notify, new_id
-from mcp_server_jobs.schedule import Schedule
+from mcp_server_jobs.models import JobChanges, JobStatus
 from mcp_server_jobs.store import JobFilter, SQLiteStore
-from tests.conftest import START, dump
+from tests.conftest import START, dump, new_job
 
 pytestmark = pytest.mark.anyio
-
-
-def new_job(status: JobStatus = JobStatus.ACTIVE, user_id: str = "u") -> NewJob:
-    return NewJob(
-        id=new_id("job"),
-        user_id=user_id,
-        title="Title",
-        description="Description",
-        job_type=JobType.ONE_OFF,
-        schedule=Schedule(run_at=START, timezone="UTC"),
-        end_condition=None,
-        depends_on=[],
-        related_entities=[],
-        notify=Notify.AUTO,
-        metadata={},
-        dedup_key=None,
-        status=status,
-        status_reason=None,
-        next_run_at=START,
-        created_at=START,
-    )
 
 
 async def test_schema_is_versioned_and_two_openers_agree(db_path: Path) -> None:
@@ -60,15 +38,15 @@ async def test_every_write_follows_the_transition_table(db_path: Path, current: 
         for target in JobStatus:
             if target == current:
                 continue
-            job, _ = await store.create_job(new_job(current))
+            job, _ = await store.create_job(new_job(START, status=current))
             before = dump(db_path)
             if allowed(current, target):
-                changed = await store.update_job("u", job.id, JobChanges(status=target), expected_version=job.version)
+                changed = await store.update_job("local", job.id, JobChanges(status=target), expected_version=job.version)
                 assert changed.status == target
                 assert changed.version == job.version + 1
             else:
                 with pytest.raises(ForbiddenTransition, match=f"cannot become {target}"):
-                    await store.update_job("u", job.id, JobChanges(status=target), expected_version=job.version)
+                    await store.update_job("local", job.id, JobChanges(status=target), expected_version=job.version)
                 assert dump(db_path) == before
 
 
@@ -80,17 +58,17 @@ def test_terminal_statuses_lead_only_to_archive() -> None:
 
 async def test_stale_version_is_a_conflict_and_changes_nothing(db_path: Path) -> None:
     async with SQLiteStore(db_path) as store:
-        job, _ = await store.create_job(new_job())
-        await store.update_job("u", job.id, JobChanges(title="first"), expected_version=job.version)
+        job, _ = await store.create_job(new_job(START))
+        await store.update_job("local", job.id, JobChanges(title="first"), expected_version=job.version)
         before = dump(db_path)
         with pytest.raises(Conflict):
-            await store.update_job("u", job.id, JobChanges(title="second"), expected_version=job.version)
+            await store.update_job("local", job.id, JobChanges(title="second"), expected_version=job.version)
         assert dump(db_path) == before
 
 
 async def test_rows_of_another_user_are_missing(db_path: Path) -> None:
     async with SQLiteStore(db_path) as store:
-        job, _ = await store.create_job(new_job(user_id="alice"))
+        job, _ = await store.create_job(new_job(START, user_id="alice"))
         with pytest.raises(JobNotFound):
             await store.get_job("bob", job.id)
         with pytest.raises(JobNotFound):
