@@ -47,6 +47,8 @@ class Settings(BaseModel):
     timezone: str = Field(default_factory=machine_timezone)
     backends: tuple[str, ...] = ("model", "sampling")
     command: str | None = Field(default=None, max_length=2000)
+    model: str | None = Field(default=None, max_length=200)
+    agent_servers: Path | None = None
     # False: serve the tools only, while another process on the same database runs the jobs.
     run_jobs: bool = True
     max_concurrency: int = Field(default=5, ge=1, le=100)

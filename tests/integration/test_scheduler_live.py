@@ -20,6 +20,7 @@ from mcp_server_jobs.models import Job
 from mcp_server_jobs.scheduler.backends import AgentResult
 from mcp_server_jobs.scheduler.decide import Policy
 from mcp_server_jobs.scheduler.engine import Scheduler
+from mcp_server_jobs.scheduler.verdict import Verdict
 from mcp_server_jobs.server.app import build_server
 from mcp_server_jobs.store import SQLiteStore
 from tests.conftest import error_text, new_job, ok
@@ -118,7 +119,7 @@ class SlowAgent:
         finally:
             self.in_flight -= 1
         self.done.append(job.id)
-        return AgentResult(output="ok")
+        return AgentResult(output="ok", verdict=Verdict(outcome="success", summary="ok"))
 
 
 async def test_twenty_due_jobs_never_more_than_five_at_once(db_path: Path) -> None:

@@ -21,6 +21,7 @@ from mcp_server_jobs.models import Job, JobChanges, JobStatus, Run, RunOutcome
 from mcp_server_jobs.scheduler.backends import AgentResult, NotConfigured
 from mcp_server_jobs.scheduler.decide import Policy
 from mcp_server_jobs.scheduler.engine import Scheduler
+from mcp_server_jobs.scheduler.verdict import Verdict
 from mcp_server_jobs.server.requests import JobCreateRequest, JobUpdateRequest
 from mcp_server_jobs.server.service import JobService
 from mcp_server_jobs.store import SQLiteStore
@@ -50,11 +51,9 @@ class ScriptedAgent:
             await self.gate.wait()
         if self.failures and (failure := self.failures.pop(0)) is not None:
             raise failure
-        return AgentResult(
-            output=f"output of {job.title} #{len(self.calls)}",
-            summary=f"did {job.title}",
-            goal_met=self.goal_met_on_call == len(self.calls),
-        )
+        goal_met = self.goal_met_on_call == len(self.calls)
+        verdict = Verdict(outcome="success", summary=f"did {job.title}", goal_met=goal_met)
+        return AgentResult(output=f"output of {job.title} #{len(self.calls)}", verdict=verdict)
 
     def count(self, job_id: str) -> int:
         return sum(1 for called, _ in self.calls if called == job_id)

@@ -41,7 +41,9 @@ async def test_every_write_follows_the_transition_table(db_path: Path, current: 
             job, _ = await store.create_job(new_job(START, status=current))
             before = dump(db_path)
             if allowed(current, target):
-                changed = await store.update_job("local", job.id, JobChanges(status=target), expected_version=job.version)
+                changed = await store.update_job(
+                    "local", job.id, JobChanges(status=target), expected_version=job.version
+                )
                 assert changed.status == target
                 assert changed.version == job.version + 1
             else:

@@ -10,6 +10,7 @@ import shutil
 import signal
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any, Protocol
 
 import anyio
@@ -17,18 +18,20 @@ from anyio.abc import ByteReceiveStream
 
 from mcp_server_jobs.errors import AgentError, BackendUnavailable
 from mcp_server_jobs.models import Job
+from mcp_server_jobs.scheduler.verdict import Verdict
 
 log = logging.getLogger(__name__)
 
 
 @dataclass
 class AgentResult:
-    """What a backend produced for one run."""
+    """What a backend produced for one run.
+
+    `verdict` is None for text backends: the scheduler then reads it from the end of `output`.
+    """
 
     output: str
-    summary: str | None = None
-    verdict: dict[str, Any] | None = None
-    goal_met: bool = False
+    verdict: Verdict | None = None
     usage: dict[str, Any] | None = field(default=None)
 
 
@@ -56,7 +59,8 @@ class DryRunBackend:
 
     async def run(self, job: Job, context: str) -> AgentResult:
         log.info("dry-run: job %s", job.id)
-        return AgentResult(output=context, summary="dry run: recorded the context an agent would receive")
+        verdict = Verdict(outcome="success", summary="dry run: recorded the context an agent would receive")
+        return AgentResult(output=context, verdict=verdict)
 
 
 class CommandBackend:
@@ -99,8 +103,7 @@ class CommandBackend:
         if code != 0:
             tail = err.decode(errors="replace")[-self._ERROR_TAIL :].strip()
             raise AgentError(f"command exited with status {code}" + (f": {tail}" if tail else ""))
-        output = out.decode(errors="replace")
-        return AgentResult(output=output, summary=output.strip().splitlines()[-1][:500] if output.strip() else None)
+        return AgentResult(output=out.decode(errors="replace"))
 
 
 async def _drain(stream: ByteReceiveStream, into: bytearray) -> None:
@@ -127,7 +130,9 @@ class NotConfigured:
         raise BackendUnavailable(f"{self.name}: {self._reason}")
 
 
-def build_backends(names: Sequence[str], *, command: str | None = None) -> list[Backend]:
+def build_backends(
+    names: Sequence[str], *, command: str | None = None, model: str | None = None, agent_servers: Path | None = None
+) -> list[Backend]:
     """The backends for the configured names, in order."""
     backends: list[Backend] = []
     for name in names:
@@ -135,6 +140,11 @@ def build_backends(names: Sequence[str], *, command: str | None = None) -> list[
             backends.append(DryRunBackend())
         elif name == "command":
             backends.append(CommandBackend(command))
+        elif name == "model":
+            # Imported here: pydantic-ai and the provider SDKs take a moment to load.
+            from mcp_server_jobs.scheduler.model_backend import ModelBackend
+
+            backends.append(ModelBackend(model, agent_servers))
         else:
             backends.append(NotConfigured(name, "not available in this version of the server"))
     return backends

@@ -30,6 +30,7 @@ from mcp_server_jobs.scheduler.backends import AgentResult, Backend, first_probl
 from mcp_server_jobs.scheduler.context import MAX_PREVIOUS_RUNS, build_context
 from mcp_server_jobs.scheduler.decide import Outcome, Policy, after_interrupt, after_run, plan_claim, plan_manual
 from mcp_server_jobs.scheduler.dependencies import affects_dependents, settle, settle_dependents
+from mcp_server_jobs.scheduler.verdict import VERDICT_INSTRUCTIONS, VERDICT_ONLY, Verdict, VerdictError, parse_verdict
 from mcp_server_jobs.store import JobStore
 
 log = logging.getLogger(__name__)
@@ -247,6 +248,7 @@ class Scheduler:
             context = await self._context(job)
             with anyio.fail_after(timeout):
                 backend, answer = await self._call_backends(job, context)
+                verdict = answer.verdict or await self._text_verdict(backend, job, answer.output)
         except TimeoutError:
             return self._ended(run, RunOutcome.FAILED, error=f"timed out after {timeout:g}s"), Outcome(False)
         except AgentError as exc:
@@ -254,28 +256,43 @@ class Scheduler:
         except Exception as exc:  # a backend bug must fail the run, not the scheduler
             log.exception("job %s: run %s failed unexpectedly", job.id, run.id)
             return self._ended(run, RunOutcome.FAILED, error=f"{type(exc).__name__}: {exc}"), Outcome(False)
+        succeeded = verdict.outcome == "success"
         ended = self._ended(
             run,
-            RunOutcome.SUCCEEDED,
-            backend=backend,
+            RunOutcome.SUCCEEDED if succeeded else RunOutcome.FAILED,
+            backend=backend.name,
             output=answer.output,
-            summary=answer.summary,
-            verdict=answer.verdict,
+            summary=verdict.summary,
+            verdict=verdict.model_dump(),
             usage=answer.usage,
+            error=None if succeeded else f"the agent reported failure: {verdict.summary}",
         )
-        return ended, Outcome(succeeded=True, goal_met=answer.goal_met)
+        return ended, Outcome(succeeded=succeeded, goal_met=bool(verdict.goal_met))
 
-    async def _call_backends(self, job: Job, context: str) -> tuple[str, AgentResult]:
+    async def _call_backends(self, job: Job, context: str) -> tuple[Backend, AgentResult]:
         reasons = []
         for backend in self.backends:
             reason = backend.unavailable()
             if reason is None:
                 try:
-                    return backend.name, await backend.run(job, context)
+                    return backend, await backend.run(job, context)
                 except BackendUnavailable as exc:
                     reason = str(exc)
             reasons.append(f"{backend.name}: {reason}")
         raise AgentError("no agent backend could take the run: " + "; ".join(reasons))
+
+    async def _text_verdict(self, backend: Backend, job: Job, output: str) -> Verdict:
+        """The verdict at the end of a text backend's output, asking once for it alone if it is malformed."""
+        try:
+            return parse_verdict(output)
+        except VerdictError as first:
+            previous = f"--- your previous answer ---\n{output[-8_000:]}\n--- end of it ---"
+            prompt = f"{VERDICT_ONLY.format(problem=first)}\n\n{previous}\n\n{VERDICT_INSTRUCTIONS}"
+            retry = await backend.run(job, prompt)
+            try:
+                return retry.verdict or parse_verdict(retry.output)
+            except VerdictError as second:
+                raise AgentError(f"no valid verdict after one retry: {second}") from second
 
     async def _context(self, job: Job) -> str:
         dependencies, outputs, previous = [], {}, []
@@ -285,7 +302,8 @@ class Scheduler:
         # A first attempt at a one-off has no history worth a query.
         if job.job_type is not JobType.ONE_OFF or job.attempt > 1:
             previous = await self.store.list_runs(job.id, MAX_PREVIOUS_RUNS + 1)
-        return build_context(job, self.clock.now(), dependencies, outputs, previous)
+        text = build_context(job, self.clock.now(), dependencies, outputs, previous)
+        return text + "\n\n" + VERDICT_INSTRUCTIONS
 
     def _ended(self, run: Run, outcome: RunOutcome, **fields: object) -> Run:
         return run.model_copy(update={"outcome": outcome, "finished_at": self.clock.now(), **fields})

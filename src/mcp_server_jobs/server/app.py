@@ -67,7 +67,15 @@ def build_server(settings: Settings, *, clock: Clock | None = None) -> MCPServer
     async def lifespan(_: MCPServer[Any]) -> AsyncIterator[tools.AppState]:
         async with SQLiteStore(settings.db, clock=clock) as store, anyio.create_task_group() as group:
             scheduler = Scheduler(
-                store, clock, build_backends(settings.backends, command=settings.command), policy(settings)
+                store,
+                clock,
+                build_backends(
+                    settings.backends,
+                    command=settings.command,
+                    model=settings.model,
+                    agent_servers=settings.agent_servers,
+                ),
+                policy(settings),
             )
             service = JobService(
                 store,

@@ -35,6 +35,8 @@ def _parser() -> argparse.ArgumentParser:
     serve.add_argument("--user", help="the user a stdio server serves (default 'local')")
     serve.add_argument("--timezone", help="default IANA timezone for jobs (default: the machine's)")
     serve.add_argument("--backends", help=f"comma list tried in order, from: {', '.join(KNOWN_BACKENDS)}")
+    serve.add_argument("--model", help="pydantic-ai model string, e.g. openai:gpt-5-mini, openai-chat:llama3.2")
+    serve.add_argument("--agent-servers", type=Path, help="mcpServers JSON file whose tools job agents get")
     serve.add_argument("--command", help="CLI agent for the command backend, e.g. 'claude -p' (prompt on stdin)")
     serve.add_argument("--max-concurrency", type=int, help="runs at once in this process (default 5)")
     serve.add_argument(

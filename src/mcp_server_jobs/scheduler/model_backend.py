@@ -1,0 +1,137 @@
+"""The `model` backend: an LLM provider API with tool calling, through pydantic-ai (design §6).
+
+The model string picks the provider (`openai-chat:` for OpenAI-compatible servers such as Ollama, vLLM,
+LM Studio and LiteLLM; `openai:`, `anthropic:`, ...); keys and base URLs come from the provider's usual
+environment variables. The tools are those of the MCP servers in an `mcpServers` JSON file.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from pydantic import Field
+from pydantic_ai import Agent
+from pydantic_ai.exceptions import (
+    ModelAPIError,
+    ModelAuthenticationError,
+    ModelHTTPError,
+    ModelNotFoundError,
+    UnexpectedModelBehavior,
+    UsageLimitExceeded,
+    UserError,
+)
+from pydantic_ai.mcp import load_mcp_toolsets
+from pydantic_ai.models import Model, infer_model
+from pydantic_ai.toolsets import AbstractToolset
+from pydantic_ai.usage import UsageLimits
+
+from mcp_server_jobs.errors import AgentError
+from mcp_server_jobs.models import Job
+from mcp_server_jobs.scheduler.backends import AgentResult
+from mcp_server_jobs.scheduler.verdict import Verdict
+
+log = logging.getLogger(__name__)
+
+# The tools of this server: a job's agent never gets them, whatever the agent-servers file lists.
+JOB_TOOLS = frozenset(
+    {"job_create", "job_update", "job_pause", "job_cancel", "job_run_now", "job_retrieval_semantic",
+     "job_retrieval_by_id", "job_retrieval_by_keywords", "inbox_list", "inbox_mark_read"}
+)  # fmt: skip
+PERMANENT_STATUS = frozenset({401, 403, 404})
+
+INSTRUCTIONS = """\
+You carry out a background job for a user who is not watching. Do the work the instructions describe,
+using your tools where they help. Then give your result: `output` holds everything the user or a later
+job needs (findings, data, drafts); the other fields judge the run."""
+
+
+class Report(Verdict):
+    """The model's final answer: the work's full output and its verdict."""
+
+    output: str = Field(max_length=200_000, description="The full result of the work: findings, data, drafts.")
+
+
+def is_job_tool(name: str) -> bool:
+    """Whether `name` (possibly prefixed by its server's name) is one of this server's job tools."""
+    return any(name == tool or name.endswith("_" + tool) for tool in JOB_TOOLS)
+
+
+class ModelBackend:
+    """Runs a job as a pydantic-ai agent on the configured model, with the agent-servers' tools."""
+
+    name = "model"
+
+    def __init__(
+        self,
+        model: str | Model | None,
+        agent_servers: Path | None = None,
+        *,
+        limits: UsageLimits | None = None,
+        toolsets: Callable[[], list[AbstractToolset[Any]]] | None = None,
+    ) -> None:
+        self._model_spec = model
+        self._model: Model | None = None
+        self._problem: str | None = None
+        self.agent_servers = agent_servers
+        self.limits = limits or UsageLimits(request_limit=50)
+        self._toolsets = toolsets or self._load_toolsets
+
+    def unavailable(self) -> str | None:
+        if self._model_spec is None:
+            return "no model set (--model, e.g. openai:gpt-5-mini or anthropic:claude-sonnet-4-5)"
+        if self._model is None and self._problem is None:
+            try:
+                self._model = self._model_spec if isinstance(self._model_spec, Model) else infer_model(self._model_spec)
+            except (UserError, ValueError, ImportError) as exc:
+                # Typically a missing API key: say which, and let jobs wait rather than fail (docs/decisions.md).
+                self._problem = f"model {self._model_spec!r} cannot be used: {exc}"
+        return self._problem
+
+    def _load_toolsets(self) -> list[AbstractToolset[Any]]:
+        if self.agent_servers is None:
+            return []
+        try:
+            loaded = load_mcp_toolsets(self.agent_servers)
+        except (OSError, ValueError) as exc:
+            raise AgentError(f"agent servers file {self.agent_servers}: {exc}", permanent=True) from exc
+        return [toolset.filtered(lambda ctx, tool: not is_job_tool(tool.name)) for toolset in loaded]
+
+    async def run(self, job: Job, context: str) -> AgentResult:
+        if self.unavailable() is not None or self._model is None:
+            raise AgentError(self._problem or "no model", permanent=True)
+        agent: Agent[None, Report] = Agent(
+            self._model,
+            output_type=Report,
+            instructions=INSTRUCTIONS,
+            toolsets=self._toolsets(),
+            # One retry for a malformed verdict (design §5.5); a failing tool is reported to the model.
+            retries={"output": 1, "tools": 2},
+        )
+        try:
+            result = await agent.run(context, usage_limits=self.limits)
+        except UsageLimitExceeded as exc:
+            raise AgentError(f"budget exceeded: {exc}") from exc
+        except UnexpectedModelBehavior as exc:
+            raise AgentError(f"the model gave no valid verdict after one retry: {exc}") from exc
+        except (ModelAuthenticationError, ModelNotFoundError) as exc:
+            raise AgentError(f"{type(exc).__name__}: {exc}", permanent=True) from exc
+        except ModelHTTPError as exc:
+            raise AgentError(f"HTTP {exc.status_code} from the model: {exc}",
+                             permanent=exc.status_code in PERMANENT_STATUS) from exc  # fmt: skip
+        except ModelAPIError as exc:
+            raise AgentError(f"{type(exc).__name__}: {exc}") from exc
+        report = result.output
+        usage = result.usage
+        return AgentResult(
+            output=report.output,
+            verdict=Verdict.model_validate(report.model_dump(exclude={"output"})),
+            usage={
+                "requests": usage.requests,
+                "tool_calls": usage.tool_calls,
+                "input_tokens": usage.input_tokens,
+                "output_tokens": usage.output_tokens,
+            },
+        )
