@@ -5,6 +5,7 @@ from __future__ import annotations
 import sqlite3
 from collections.abc import AsyncIterator, Callable
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -16,9 +17,14 @@ from mcp_types import CallToolResult
 
 from mcp_server_jobs.clock import FakeClock
 from mcp_server_jobs.config import Settings
-from mcp_server_jobs.models import JobStatus, JobType, NewJob, Notify, new_id
+from mcp_server_jobs.models import Job, JobStatus, JobType, NewJob, Notify, Run, new_id
 from mcp_server_jobs.schedule import Schedule
+from mcp_server_jobs.scheduler.decide import Policy
+from mcp_server_jobs.scheduler.engine import Scheduler
 from mcp_server_jobs.server.app import build_server
+from mcp_server_jobs.server.requests import JobCreateRequest
+from mcp_server_jobs.server.service import JobService
+from mcp_server_jobs.store import SQLiteStore
 
 # A Sunday; Europe/Paris is UTC+1 then.
 START = datetime(2026, 11, 22, 10, 0, tzinfo=UTC)
@@ -106,3 +112,41 @@ def new_job(
         next_run_at=at,
         created_at=at,
     )
+
+
+@dataclass
+class World:
+    """A store, the job service and a scheduler on one database, driven by a fake clock."""
+
+    store: SQLiteStore
+    service: JobService
+    scheduler: Scheduler
+    clock: FakeClock
+    agent: Any = None
+
+    async def create(self, **fields: Any) -> Job:
+        fields.setdefault("description", f"Do {fields['title']}.")
+        created = await self.service.create("local", JobCreateRequest.model_validate(fields))
+        return created.job
+
+    async def job(self, job_id: str) -> Job:
+        return await self.store.get_job("local", job_id)
+
+    async def runs(self, job_id: str) -> list[Run]:
+        """The job's runs, oldest first."""
+        return list(reversed(await self.store.list_runs(job_id, 1000)))
+
+    async def at(self, when: datetime) -> list[Run]:
+        """Move the clock to `when` and run what is due then."""
+        self.clock.set(when)
+        return await self.scheduler.run_once()
+
+
+@asynccontextmanager
+async def open_world(
+    db_path: Path, clock: FakeClock, backends: list[Any], policy: Policy | None = None
+) -> AsyncIterator[World]:
+    async with SQLiteStore(db_path, clock=clock) as store:
+        scheduler = Scheduler(store, clock, backends, policy or Policy(), owner="test")
+        service = JobService(store, clock, default_timezone="Europe/Paris", wake=scheduler.wake)
+        yield World(store, service, scheduler, clock)

@@ -10,22 +10,19 @@ from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any
 
 import anyio
 import pytest
 
 from mcp_server_jobs.clock import FakeClock
 from mcp_server_jobs.errors import AgentError
-from mcp_server_jobs.models import Job, JobChanges, JobStatus, Run, RunOutcome
+from mcp_server_jobs.models import Job, JobChanges, JobStatus, RunOutcome
 from mcp_server_jobs.scheduler.backends import AgentResult, NotConfigured
 from mcp_server_jobs.scheduler.decide import Policy
 from mcp_server_jobs.scheduler.engine import Scheduler
 from mcp_server_jobs.scheduler.verdict import Verdict
-from mcp_server_jobs.server.requests import JobCreateRequest, JobUpdateRequest
-from mcp_server_jobs.server.service import JobService
-from mcp_server_jobs.store import SQLiteStore
-from tests.conftest import START, wait_for
+from mcp_server_jobs.server.requests import JobUpdateRequest
+from tests.conftest import START, World, open_world, wait_for
 
 pytestmark = pytest.mark.anyio
 USER = "local"
@@ -59,38 +56,12 @@ class ScriptedAgent:
         return sum(1 for called, _ in self.calls if called == job_id)
 
 
-@dataclass
-class World:
-    store: SQLiteStore
-    service: JobService
-    scheduler: Scheduler
-    agent: ScriptedAgent
-    clock: FakeClock
-
-    async def create(self, **fields: Any) -> Job:
-        fields.setdefault("description", f"Do {fields['title']}.")
-        created = await self.service.create(USER, JobCreateRequest.model_validate(fields))
-        return created.job
-
-    async def job(self, job_id: str) -> Job:
-        return await self.store.get_job(USER, job_id)
-
-    async def runs(self, job_id: str) -> list[Run]:
-        return list(reversed(await self.store.list_runs(job_id, 1000)))
-
-    async def at(self, when: datetime) -> list[Run]:
-        """Move the clock to `when` and run what is due then."""
-        self.clock.set(when)
-        return await self.scheduler.run_once()
-
-
 @pytest.fixture
 async def world(db_path: Path, clock: FakeClock) -> AsyncIterator[World]:
     agent = ScriptedAgent()
-    async with SQLiteStore(db_path, clock=clock) as store:
-        scheduler = Scheduler(store, clock, [agent], Policy(), owner="test")
-        service = JobService(store, clock, default_timezone="Europe/Paris", wake=scheduler.wake)
-        yield World(store, service, scheduler, agent, clock)
+    async with open_world(db_path, clock, [agent]) as opened:
+        opened.agent = agent
+        yield opened
 
 
 def utc(*args: int) -> datetime:

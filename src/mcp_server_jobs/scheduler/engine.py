@@ -12,7 +12,7 @@ import logging
 import os
 import socket
 import uuid
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from functools import partial
@@ -25,10 +25,11 @@ from apscheduler.triggers.interval import IntervalTrigger
 
 from mcp_server_jobs.clock import Clock
 from mcp_server_jobs.errors import AgentError, BackendUnavailable
-from mcp_server_jobs.models import Job, JobStatus, JobType, Run, RunOutcome
+from mcp_server_jobs.models import InboxMessage, Job, JobStatus, JobType, Run, RunOutcome
 from mcp_server_jobs.scheduler.backends import AgentResult, Backend, first_problem
 from mcp_server_jobs.scheduler.context import MAX_PREVIOUS_RUNS, build_context
 from mcp_server_jobs.scheduler.decide import Outcome, Policy, after_interrupt, after_run, plan_claim, plan_manual
+from mcp_server_jobs.scheduler.delivery import inbox_message
 from mcp_server_jobs.scheduler.dependencies import affects_dependents, settle, settle_dependents
 from mcp_server_jobs.scheduler.verdict import VERDICT_INSTRUCTIONS, VERDICT_ONLY, Verdict, VerdictError, parse_verdict
 from mcp_server_jobs.store import JobStore
@@ -54,8 +55,11 @@ class Scheduler:
         policy: Policy | None = None,
         *,
         owner: str | None = None,
+        on_message: Callable[[InboxMessage], Awaitable[None]] | None = None,
     ) -> None:
         self.store = store
+        # Told of every inbox message this scheduler writes (the server notifies subscribed clients).
+        self.on_message = on_message
         self.clock = clock
         self.backends = list(backends)
         self.policy = policy or Policy()
@@ -238,8 +242,20 @@ class Scheduler:
             settle_run = partial(after_run, outcome=outcome, now=self.clock.now(), policy=self.policy)
             updated = await self.store.finish_run(ended, lambda job, run: settle_run(job, run))
         if updated is not None:
+            await self._deliver(updated, ended)
             await self._settle_dependents(updated, self.clock.now())
         return ended
+
+    async def _deliver(self, job: Job, run: Run) -> None:
+        message = inbox_message(job, run, self.clock.now())
+        if message is None:
+            return
+        await self.store.add_message(message)
+        if self.on_message is not None:
+            try:
+                await self.on_message(message)
+            except Exception:  # a listener's failure must not undo the delivery
+                log.exception("job %s: inbox listener failed", job.id)
 
     async def _attempt(self, job: Job, run: Run) -> tuple[Run, Outcome]:
         """One call into the backends with the run's time limit; never raises but for cancellation."""

@@ -111,7 +111,9 @@ class ModelBackend:
             retries={"output": 1, "tools": 2},
         )
         try:
-            result = await agent.run(context, usage_limits=self.limits)
+            # Entered, the model's provider keeps one HTTP client for the runs in flight and closes it after.
+            async with self._model:
+                result = await agent.run(context, usage_limits=self.limits)
         except UsageLimitExceeded as exc:
             raise AgentError(f"budget exceeded: {exc}") from exc
         except UnexpectedModelBehavior as exc:

@@ -8,16 +8,21 @@ from typing import Any
 
 import anyio
 from mcp.server.mcpserver import MCPServer
+from mcp.server.subscriptions import InMemorySubscriptionBus
+from mcp.shared.subscriptions import ResourceUpdated
 
 from mcp_server_jobs import __version__
 from mcp_server_jobs.clock import Clock, SystemClock
 from mcp_server_jobs.config import Settings
+from mcp_server_jobs.models import InboxMessage
 from mcp_server_jobs.scheduler.backends import build_backends
 from mcp_server_jobs.scheduler.decide import Policy
 from mcp_server_jobs.scheduler.engine import Scheduler
 from mcp_server_jobs.server import tools
 from mcp_server_jobs.server.service import JobService
 from mcp_server_jobs.store import SQLiteStore
+
+INBOX_UNREAD = "inbox://unread"
 
 INSTRUCTIONS = """\
 This server runs background jobs for the user: work an agent carries out later, on a schedule, or
@@ -65,6 +70,9 @@ def build_server(settings: Settings, *, clock: Clock | None = None) -> MCPServer
 
     @asynccontextmanager
     async def lifespan(_: MCPServer[Any]) -> AsyncIterator[tools.AppState]:
+        async def announce(message: InboxMessage) -> None:
+            await bus.publish(ResourceUpdated(uri=INBOX_UNREAD))
+
         async with SQLiteStore(settings.db, clock=clock) as store, anyio.create_task_group() as group:
             scheduler = Scheduler(
                 store,
@@ -76,6 +84,7 @@ def build_server(settings: Settings, *, clock: Clock | None = None) -> MCPServer
                     agent_servers=settings.agent_servers,
                 ),
                 policy(settings),
+                on_message=announce,
             )
             service = JobService(
                 store,
@@ -89,12 +98,14 @@ def build_server(settings: Settings, *, clock: Clock | None = None) -> MCPServer
             yield tools.AppState(settings=settings, service=service, scheduler=scheduler)
             group.cancel_scope.cancel()
 
+    bus = InMemorySubscriptionBus()
     server: MCPServer[tools.AppState] = MCPServer(
         "mcp-server-jobs",
         title="Background jobs",
         instructions=INSTRUCTIONS,
         version=__version__,
         lifespan=lifespan,
+        subscriptions=bus,
     )
     tools.register(server)
     return server

@@ -1,0 +1,110 @@
+"""A small OpenAI-compatible Chat Completions server on 127.0.0.1 that answers from a script.
+
+It stands in for an LLM provider so the real client path (pydantic-ai → openai SDK → HTTP) runs.
+"""
+
+from __future__ import annotations
+
+import json
+import socket
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, field
+from typing import Any
+
+import anyio
+import uvicorn
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import JSONResponse
+from starlette.routing import Route
+
+
+@dataclass
+class Reply:
+    """One scripted answer: a status, a body, and how long to wait before sending it."""
+
+    status: int = 200
+    body: dict[str, Any] = field(default_factory=dict)
+    delay: float = 0.0
+
+
+def completion(message: dict[str, Any], finish: str = "stop") -> Reply:
+    return Reply(
+        body={
+            "id": "chatcmpl-fake",
+            "object": "chat.completion",
+            "created": 0,
+            "model": "fake-model",
+            "choices": [{"index": 0, "message": {"role": "assistant", **message}, "finish_reason": finish}],
+            "usage": {"prompt_tokens": 100, "completion_tokens": 20, "total_tokens": 120},
+        }
+    )
+
+
+def tool_call(name: str, arguments: dict[str, Any] | str, call_id: str = "call_1") -> Reply:
+    """The model calls a tool (our tools, or final_result to give its verdict)."""
+    args = arguments if isinstance(arguments, str) else json.dumps(arguments)
+    call = {"id": call_id, "type": "function", "function": {"name": name, "arguments": args}}
+    return completion({"content": None, "tool_calls": [call]}, finish="tool_calls")
+
+
+def verdict(output: str = "done", **fields: Any) -> Reply:
+    """The model's final answer through pydantic-ai's output tool."""
+    return tool_call("final_result", {"output": output, "outcome": "success", "summary": "did it", **fields})
+
+
+def error(status: int, message: str) -> Reply:
+    return Reply(status=status, body={"error": {"message": message, "type": "error", "code": str(status)}})
+
+
+@dataclass
+class FakeOpenAI:
+    """The script and what was asked of it."""
+
+    script: list[Reply | Callable[[dict[str, Any]], Reply]] = field(default_factory=list)
+    requests: list[dict[str, Any]] = field(default_factory=list)
+    url: str = ""
+    busy: int = 0
+
+    async def _chat(self, request: Request) -> JSONResponse:
+        self.busy += 1
+        try:
+            return await self._answer(await request.json())
+        finally:
+            self.busy -= 1
+
+    async def _answer(self, body: dict[str, Any]) -> JSONResponse:
+        self.requests.append(body)
+        if not self.script:
+            return JSONResponse(error(500, "the fake's script is empty").body, status_code=500)
+        step = self.script.pop(0)
+        reply = step(body) if callable(step) else step
+        if reply.delay:
+            await anyio.sleep(reply.delay)
+        return JSONResponse(reply.body, status_code=reply.status)
+
+
+@asynccontextmanager
+async def fake_openai() -> AsyncIterator[FakeOpenAI]:
+    """Serve a FakeOpenAI on a free loopback port for the duration of the block."""
+    fake = FakeOpenAI()
+    app = Starlette(routes=[Route("/v1/chat/completions", fake._chat, methods=["POST"])])
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="off"))
+    fake.url = f"http://127.0.0.1:{port}/v1"
+    async with anyio.create_task_group() as group:
+        group.start_soon(server.serve)
+        with anyio.fail_after(10):
+            while not server.started:  # noqa: ASYNC110 -- uvicorn exposes a flag, not an event
+                await anyio.sleep(0.01)
+        try:
+            yield fake
+        finally:
+            # Let a reply still being delayed finish, so no connection is left open.
+            with anyio.move_on_after(5):
+                while fake.busy:  # noqa: ASYNC110 -- handlers in uvicorn's tasks
+                    await anyio.sleep(0.01)
+            server.should_exit = True

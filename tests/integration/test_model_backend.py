@@ -1,0 +1,136 @@
+"""The `model` backend end to end: pydantic-ai → openai SDK → HTTP to a fake provider on 127.0.0.1.
+
+Tools come from a real stdio MCP server listed in an `mcpServers` file; only the LLM is scripted.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections.abc import AsyncIterator
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+
+from mcp_server_jobs.clock import FakeClock
+from mcp_server_jobs.models import JobStatus, RunOutcome
+from mcp_server_jobs.scheduler.model_backend import ModelBackend, is_job_tool
+from tests.conftest import START, World, open_world
+from tests.fakes.openai_server import FakeOpenAI, error, fake_openai, tool_call, verdict
+
+pytestmark = pytest.mark.anyio
+PAGES = Path(__file__).parent.parent / "fakes" / "pages_server.py"
+
+
+@pytest.fixture
+async def provider(monkeypatch: pytest.MonkeyPatch) -> AsyncIterator[FakeOpenAI]:
+    async with fake_openai() as fake:
+        monkeypatch.setenv("OPENAI_BASE_URL", fake.url)
+        monkeypatch.setenv("OPENAI_API_KEY", "sk-test-not-a-real-key")
+        yield fake
+
+
+@pytest.fixture
+def agent_servers(tmp_path: Path) -> Path:
+    config = tmp_path / "agent-servers.json"
+    env = {"PAGES_COUNTER": str(tmp_path / "pages-calls")}
+    config.write_text(
+        json.dumps({"mcpServers": {"pages": {"command": sys.executable, "args": [str(PAGES)], "env": env}}})
+    )
+    return config
+
+
+@pytest.fixture
+async def world(db_path: Path, clock: FakeClock, provider: FakeOpenAI, agent_servers: Path) -> AsyncIterator[World]:
+    backend = ModelBackend("openai-chat:fake-model", agent_servers)
+    async with open_world(db_path, clock, [backend]) as opened:
+        yield opened
+
+
+async def test_a_tool_round_trip_then_a_verdict(world: World, provider: FakeOpenAI) -> None:
+    provider.script = [
+        tool_call("pages_fetch_page", {"url": "https://example.test/pricing"}),
+        verdict("Pro plan costs $29/month.", worth_reporting=True, report_title="Pricing", report="It is $29."),
+    ]
+    job = await world.create(title="Check pricing", job_type="ONE_OFF")
+    [run] = await world.at(START)
+    assert run.outcome is RunOutcome.SUCCEEDED
+    assert run.backend == "model"
+    assert run.output == "Pro plan costs $29/month."
+    assert run.verdict is not None
+    assert run.verdict["worth_reporting"] is True
+    assert run.usage == {"requests": 2, "tool_calls": 1, "input_tokens": 200, "output_tokens": 40}
+    # The tool's answer went back to the model, and the job's context was the prompt.
+    tool_result = [m for m in provider.requests[1]["messages"] if m["role"] == "tool"]
+    assert "Pro plan $29/month" in tool_result[0]["content"]
+    assert "Check pricing" in json.dumps(provider.requests[0]["messages"])
+    assert (await world.job(job.id)).status is JobStatus.COMPLETED
+
+
+async def test_unauthorized_fails_fast(world: World, provider: FakeOpenAI) -> None:
+    provider.script = [error(401, "Incorrect API key provided")]
+    job = await world.create(title="Report", job_type="RECURRING", schedule={"every": "1h"})
+    [run] = await world.at(START)
+    failed = await world.job(job.id)
+    assert run.outcome is RunOutcome.FAILED
+    assert failed.status is JobStatus.FAILED
+    assert failed.status_reason is not None
+    assert "permanent error" in failed.status_reason
+    assert len(provider.requests) == 1  # no retry storm
+
+
+async def test_server_error_then_success(world: World, provider: FakeOpenAI) -> None:
+    provider.script = [error(500, "upstream exploded"), verdict("fine")]
+    job = await world.create(title="Report", job_type="ONE_OFF")
+    await world.at(START)
+    if (await world.job(job.id)).status is not JobStatus.COMPLETED:  # retried by the scheduler, not the SDK
+        await world.at(START + timedelta(seconds=30))
+    runs = await world.runs(job.id)
+    assert runs[-1].outcome is RunOutcome.SUCCEEDED
+    assert (await world.job(job.id)).status is JobStatus.COMPLETED
+    assert len(provider.requests) == 2
+
+
+async def test_a_slow_provider_times_out_and_the_run_is_retried(world: World, provider: FakeOpenAI) -> None:
+    slow = verdict("late")
+    slow.delay = 1.5
+    provider.script = [slow, verdict("on time")]
+    job = await world.create(title="Report", job_type="ONE_OFF", schedule={"timeout": "1s"})
+    [first] = await world.at(START)
+    [second] = await world.at(START + timedelta(seconds=30))
+    assert first.outcome is RunOutcome.FAILED
+    assert first.error == "timed out after 1s"
+    assert second.outcome is RunOutcome.SUCCEEDED
+    assert second.output == "on time"
+    assert (await world.job(job.id)).status is JobStatus.COMPLETED
+
+
+async def test_an_unparseable_verdict_is_retried_once_then_fails_the_run(world: World, provider: FakeOpenAI) -> None:
+    provider.script = [tool_call("final_result", "{not json"), tool_call("final_result", {"outcome": "maybe"})]
+    job = await world.create(title="Report", job_type="ONE_OFF")
+    [run] = await world.at(START)
+    assert run.outcome is RunOutcome.FAILED
+    assert run.error is not None
+    assert "no valid verdict after one retry" in run.error
+    assert len(provider.requests) == 2
+    assert (await world.job(job.id)).status is JobStatus.ACTIVE  # the occurrence is retried later
+
+
+async def test_missing_key_makes_jobs_wait_with_the_reason(
+    db_path: Path, clock: FakeClock, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("OPENAI_API_KEY", raising=False)
+    async with open_world(db_path, clock, [ModelBackend("openai-chat:fake-model")]) as world:
+        job = await world.create(title="Report", job_type="ONE_OFF")
+        assert await world.at(START) == []
+        waiting = await world.job(job.id)
+    assert waiting.status is JobStatus.ACTIVE
+    assert waiting.status_reason is not None
+    assert "OPENAI_API_KEY" in waiting.status_reason
+
+
+def test_the_agent_never_gets_job_tools() -> None:
+    assert is_job_tool("jobs_job_create")
+    assert is_job_tool("job_cancel")
+    assert not is_job_tool("pages_fetch_page")
