@@ -164,3 +164,22 @@ async def test_a_locked_database_delays_runs_but_does_not_stop_the_scheduler(db_
                 while agent.done != ["job_locked01"]:  # noqa: ASYNC110 -- progress made by the scheduler
                     await anyio.sleep(0.02)
             group.cancel_scope.cancel()
+
+
+async def test_a_listening_client_hears_of_new_inbox_messages(db_path: Path) -> None:
+    async with Client(build_server(live_settings(db_path))) as client:
+        async with client.listen(resource_subscriptions=["inbox://unread"]) as events:
+            job = ok(
+                await client.call_tool(
+                    "job_create",
+                    {"title": "Ping", "description": "Say hi.", "job_type": "ONE_OFF", "notify": "always"},
+                )
+            )
+            with anyio.fail_after(20):
+                event = await anext(aiter(events))
+        inbox = ok(await client.call_tool("inbox_list", {}))
+    assert getattr(event, "uri", None) == "inbox://unread"
+    [message] = inbox["results"]
+    assert message["job_id"] == job["id"]
+    assert message["title"] == "Ping: succeeded"
+    assert inbox["unread_count"] == 1
