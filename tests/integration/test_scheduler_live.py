@@ -51,6 +51,7 @@ async def test_one_off_due_in_a_second_completes(db_path: Path) -> None:
             )
         )
         done = await poll_job(client, job["id"], lambda j: j["status"] == "COMPLETED")
+    assert job["warnings"] == []
     [run] = done["runs"]
     assert run["outcome"] == "succeeded"
     assert run["backend"] == "dry-run"

@@ -73,6 +73,10 @@ async def test_create_returns_schedule_sentence_and_next_runs(connect: ConnectFn
     assert job["next_run_at"] == "2026-11-23T09:00:00+01:00"
     assert job["next_runs"] == ["2026-11-23T09:00:00+01:00", "2026-11-30T09:00:00+01:00", "2026-12-07T09:00:00+01:00"]
     assert job["is_existing"] is False
+    # The default backends are model and sampling; no model is set and no sampling client is connected.
+    [warning] = job["warnings"]
+    assert "No agent backend can run jobs" in warning
+    assert "no model set" in warning
 
 
 async def test_each_job_type(connect: ConnectFn) -> None:

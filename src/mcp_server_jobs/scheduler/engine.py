@@ -126,6 +126,10 @@ class Scheduler:
             await self._execute(job, run)
         return job, run
 
+    def backend_problem(self) -> str | None:
+        """Why no backend can take runs now, or None when one can."""
+        return first_problem(self.backends)
+
     def cancel_job_run(self, job_id: str) -> None:
         """Stop this process's run of the job, if there is one (the job was cancelled)."""
         for running in self._running.values():
@@ -177,7 +181,7 @@ class Scheduler:
     async def _claim(self, limit: int) -> list[tuple[Job, Run]]:
         now = self.clock.now()
         decide = partial(plan_claim, now=now, owner=self.owner, policy=self.policy,
-                         backend_problem=first_problem(self.backends))  # fmt: skip
+                         backend_problem=self.backend_problem())  # fmt: skip
         return await self.store.claim_due(now, limit, lambda job: decide(job))
 
     async def _poke_later(self, seconds: float) -> None:

@@ -92,6 +92,7 @@ def build_server(settings: Settings, *, clock: Clock | None = None) -> MCPServer
                 default_timezone=settings.timezone,
                 wake=scheduler.wake,
                 stop_run=scheduler.cancel_job_run,
+                backend_problem=scheduler.backend_problem,
             )
             if settings.run_jobs:
                 await group.start(scheduler.serve)

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import argparse
+import json
 import logging
+import sqlite3
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -15,37 +17,51 @@ from mcp_server_jobs.errors import JobsError
 log = logging.getLogger("mcp_server_jobs")
 
 
+def _settings_flags() -> argparse.ArgumentParser:
+    """The settings flags, shared by every command that builds a server's settings."""
+    flags = argparse.ArgumentParser(add_help=False)
+    flags.add_argument("--transport", choices=["stdio", "http"], help="stdio (default) or streamable HTTP")
+    flags.add_argument("--host", help="HTTP address to bind (default 127.0.0.1)")
+    flags.add_argument("--port", type=int, help="HTTP port (default 7803); the endpoint is /mcp")
+    flags.add_argument("--db", type=Path, help="SQLite database file (default: jobs.db in the user data dir)")
+    flags.add_argument("--user", help="the user a stdio server serves (default 'local')")
+    flags.add_argument("--timezone", help="default IANA timezone for jobs (default: the machine's)")
+    flags.add_argument("--backends", help=f"comma list tried in order, from: {', '.join(KNOWN_BACKENDS)}")
+    flags.add_argument("--model", help="pydantic-ai model string, e.g. openai:gpt-5-mini, openai-chat:llama3.2")
+    flags.add_argument("--agent-servers", type=Path, help="mcpServers JSON file whose tools job agents get")
+    flags.add_argument("--command", help="CLI agent for the command backend, e.g. 'claude -p' (prompt on stdin)")
+    flags.add_argument("--max-concurrency", type=int, help="runs at once in this process (default 5)")
+    flags.add_argument(
+        "--run-jobs",
+        action=argparse.BooleanOptionalAction,
+        default=None,
+        help="run due jobs in this process (default); --no-run-jobs serves the tools only",
+    )
+    flags.add_argument("--config", type=Path, help="TOML file with any of the settings above")
+    return flags
+
+
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="mcp-server-jobs",
         description="An MCP server that gives LLM clients background jobs.",
     )
     parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
-    commands = parser.add_subparsers(dest="command", required=True)
-    serve = commands.add_parser(
+    commands = parser.add_subparsers(dest="command_name", required=True)
+    settings = _settings_flags()
+    commands.add_parser(
         "serve",
+        parents=[settings],
         help="run the MCP server",
         description="Run the MCP server. Each option also reads MCP_JOBS_<NAME> from the environment "
         "and <name> from the --config TOML file; the flag wins, then the environment, then the file.",
     )
-    serve.add_argument("--transport", choices=["stdio", "http"], help="stdio (default) or streamable HTTP")
-    serve.add_argument("--host", help="HTTP address to bind (default 127.0.0.1)")
-    serve.add_argument("--port", type=int, help="HTTP port (default 7803); the endpoint is /mcp")
-    serve.add_argument("--db", type=Path, help="SQLite database file (default: jobs.db in the user data dir)")
-    serve.add_argument("--user", help="the user a stdio server serves (default 'local')")
-    serve.add_argument("--timezone", help="default IANA timezone for jobs (default: the machine's)")
-    serve.add_argument("--backends", help=f"comma list tried in order, from: {', '.join(KNOWN_BACKENDS)}")
-    serve.add_argument("--model", help="pydantic-ai model string, e.g. openai:gpt-5-mini, openai-chat:llama3.2")
-    serve.add_argument("--agent-servers", type=Path, help="mcpServers JSON file whose tools job agents get")
-    serve.add_argument("--command", help="CLI agent for the command backend, e.g. 'claude -p' (prompt on stdin)")
-    serve.add_argument("--max-concurrency", type=int, help="runs at once in this process (default 5)")
-    serve.add_argument(
-        "--run-jobs",
-        action=argparse.BooleanOptionalAction,
-        default=None,
-        help="run due jobs in this process (default); --no-run-jobs serves the tools only",
+    commands.add_parser(
+        "doctor",
+        parents=[settings],
+        help="check the set-up: database, timezone, backends, agent servers",
+        description="Check what `serve` would use with the same options; exit 1 if no backend can run jobs.",
     )
-    serve.add_argument("--config", type=Path, help="TOML file with any of the settings above")
     return parser
 
 
@@ -60,6 +76,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     except JobsError as exc:
         print(f"mcp-server-jobs: {exc}", file=sys.stderr)
         return 2
+    if args.command_name == "doctor":
+        return doctor(settings)
     return serve(settings)
 
 
@@ -79,3 +97,45 @@ def serve(settings: Settings) -> int:
 
 if __name__ == "__main__":
     sys.exit(main())
+
+
+def doctor(settings: Settings) -> int:
+    """Print what the server would use and whether it can run jobs; 0 if some backend can."""
+    from mcp_server_jobs.scheduler.backends import build_backends
+
+    db = settings.db
+    lines = [f"database: {db} ({_database_state(db)})", f"timezone: {settings.timezone}", "backends, in order:"]
+    backends = build_backends(
+        settings.backends, command=settings.command, model=settings.model, agent_servers=settings.agent_servers
+    )
+    usable = False
+    for backend in backends:
+        problem = backend.unavailable()
+        usable = usable or problem is None
+        lines.append(f"  {backend.name}: " + ("ready" if problem is None else f"not usable: {problem}"))
+    lines.append(f"agent servers: {_agent_servers_state(settings.agent_servers)}")
+    lines.append("ready: jobs will run" if usable else "NOT READY: due jobs will wait until a backend is usable")
+    print("\n".join(lines))
+    return 0 if usable else 1
+
+
+def _database_state(path: Path) -> str:
+    if not path.exists():
+        return "not created yet; serve creates it"
+    try:
+        with sqlite3.connect(f"file:{path}?mode=ro", uri=True) as conn:
+            version = conn.execute("PRAGMA user_version").fetchone()[0]
+            jobs = conn.execute("SELECT count(*) FROM jobs").fetchone()[0] if version else 0
+    except sqlite3.Error as exc:
+        return f"cannot be read: {exc}"
+    return f"schema version {version}, {jobs} jobs"
+
+
+def _agent_servers_state(path: Path | None) -> str:
+    if path is None:
+        return "none (job agents get no tools; --agent-servers FILE)"
+    try:
+        servers = json.loads(path.read_text(encoding="utf-8"))["mcpServers"]
+    except (OSError, ValueError, KeyError, TypeError) as exc:
+        return f"{path}: cannot be read as an mcpServers file: {exc}"
+    return f"{path}: {', '.join(servers) or 'no servers'}"

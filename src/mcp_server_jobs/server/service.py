@@ -55,6 +55,7 @@ class JobService:
         default_timezone: str,
         wake: Callable[[], Awaitable[None]] = _no_wake,
         stop_run: Callable[[str], None] = lambda job_id: None,
+        backend_problem: Callable[[], str | None] = lambda: None,
     ) -> None:
         self.store = store
         self.clock = clock
@@ -63,6 +64,8 @@ class JobService:
         self.wake = wake
         # Called with a job's id when it is cancelled, to stop its run in this process.
         self.stop_run = stop_run
+        # Why no agent backend can run jobs now, or None: job_create warns about it up front.
+        self.backend_problem = backend_problem
 
     # --- create ---
 
@@ -98,7 +101,13 @@ class JobService:
         )
         if created:
             await self.wake()
-        return Created(job=job, is_existing=not created)
+        warnings = []
+        if (problem := self.backend_problem()) is not None:
+            warnings.append(
+                f"No agent backend can run jobs on this server yet ({problem}). The job is saved and will wait, "
+                "not fail; ask the person running the server to configure one (README: Backends)."
+            )
+        return Created(job=job, is_existing=not created, warnings=warnings)
 
     async def _dependencies(self, user_id: str, depends_on: Sequence[str], *, of: str | None = None) -> list[Job]:
         """The user's jobs named in depends_on; refuses unknown ids, archived jobs and cycles."""
