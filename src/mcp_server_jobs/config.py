@@ -49,6 +49,7 @@ class Settings(BaseModel):
     command: str | None = Field(default=None, max_length=2000)
     model: str | None = Field(default=None, max_length=200)
     agent_servers: Path | None = None
+    webhook: str | None = Field(default=None, max_length=2000, pattern=r"^https?://")
     # False: serve the tools only, while another process on the same database runs the jobs.
     run_jobs: bool = True
     max_concurrency: int = Field(default=5, ge=1, le=100)

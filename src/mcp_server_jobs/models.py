@@ -404,6 +404,7 @@ class Run(BaseModel):
     usage: dict[str, Any] | None = None
     lease_owner: str | None = None
     lease_until: datetime | None = None
+    delivery_error: str | None = None
 
 
 class InboxMessage(BaseModel):

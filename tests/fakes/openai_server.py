@@ -6,18 +6,18 @@ It stands in for an LLM provider so the real client path (pydantic-ai → openai
 from __future__ import annotations
 
 import json
-import socket
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
 import anyio
-import uvicorn
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route
+
+from tests.fakes.loopback import serve
 
 
 @dataclass
@@ -90,21 +90,6 @@ async def fake_openai() -> AsyncIterator[FakeOpenAI]:
     """Serve a FakeOpenAI on a free loopback port for the duration of the block."""
     fake = FakeOpenAI()
     app = Starlette(routes=[Route("/v1/chat/completions", fake._chat, methods=["POST"])])
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="off"))
-    fake.url = f"http://127.0.0.1:{port}/v1"
-    async with anyio.create_task_group() as group:
-        group.start_soon(server.serve)
-        with anyio.fail_after(10):
-            while not server.started:  # noqa: ASYNC110 -- uvicorn exposes a flag, not an event
-                await anyio.sleep(0.01)
-        try:
-            yield fake
-        finally:
-            # Let a reply still being delayed finish, so no connection is left open.
-            with anyio.move_on_after(5):
-                while fake.busy:  # noqa: ASYNC110 -- handlers in uvicorn's tasks
-                    await anyio.sleep(0.01)
-            server.should_exit = True
+    async with serve(app, idle=lambda: fake.busy == 0) as url:
+        fake.url = f"{url}/v1"
+        yield fake

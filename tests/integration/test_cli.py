@@ -43,7 +43,7 @@ async def test_doctor_ready_with_an_existing_database(tmp_path: Path, anyio_back
         await store.create_job(new_job(START))
     result = run("doctor", "--db", str(db), "--backends", "command,dry-run", MCP_JOBS_COMMAND="sleep 1")
     assert result.returncode == 0, result.stdout
-    assert "schema version 2, 1 jobs" in result.stdout
+    assert "schema version 3, 1 jobs" in result.stdout
     assert "command: ready" in result.stdout
     assert "ready: jobs will run" in result.stdout
 

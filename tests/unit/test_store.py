@@ -26,7 +26,7 @@ async def test_schema_is_versioned_and_two_openers_agree(db_path: Path) -> None:
         for _ in range(4):
             group.start_soon(open_close)
     with sqlite3.connect(db_path) as conn:
-        assert conn.execute("PRAGMA user_version").fetchone()[0] == 2
+        assert conn.execute("PRAGMA user_version").fetchone()[0] == 3
         assert conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
         tables = {row[0] for row in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
     assert {"jobs", "job_dependencies", "runs", "inbox", "jobs_fts"} <= tables

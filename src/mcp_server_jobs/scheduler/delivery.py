@@ -2,7 +2,13 @@
 
 from __future__ import annotations
 
+import json
+import urllib.error
+import urllib.request
 from datetime import datetime
+from typing import Any
+
+import anyio
 
 from mcp_server_jobs.models import InboxMessage, Job, JobStatus, Notify, Run, new_id
 from mcp_server_jobs.scheduler.verdict import Verdict
@@ -42,3 +48,42 @@ def inbox_message(job: Job, run: Run, now: datetime) -> InboxMessage | None:
         body=body.strip()[:MAX_BODY],
         created_at=now,
     )
+
+
+def webhook_payload(message: InboxMessage, job: Job, run: Run) -> dict[str, Any]:
+    """What the webhook receives: the message, and enough of the job and run to act on it."""
+    return {
+        "message": message.model_dump(mode="json"),
+        "job": {"id": job.id, "title": job.title, "status": job.status, "job_type": job.job_type},
+        "run": {"id": run.id, "outcome": run.outcome, "summary": run.summary, "error": run.error},
+    }
+
+
+def _post(url: str, body: bytes, timeout: float) -> int:
+    request = urllib.request.Request(url, data=body, method="POST", headers={"Content-Type": "application/json"})
+    try:
+        with urllib.request.urlopen(request, timeout=timeout) as response:
+            status: int = response.status
+            return status
+    except urllib.error.HTTPError as exc:
+        return exc.code
+
+
+async def post_webhook(
+    url: str, payload: dict[str, Any], *, attempts: int = 3, backoff: float = 0.5, per_try: float = 10.0
+) -> str | None:
+    """POST `payload` as JSON, retrying failures; None when delivered, else what went wrong."""
+    body = json.dumps(payload).encode()
+    problem = "not tried"
+    for attempt in range(attempts):
+        try:
+            status = await anyio.to_thread.run_sync(_post, url, body, per_try)
+        except (OSError, ValueError) as exc:  # refused, unreachable, timed out, bad URL
+            problem = str(exc)
+        else:
+            if 200 <= status < 300:
+                return None
+            problem = f"HTTP {status}"
+        if attempt + 1 < attempts:
+            await anyio.sleep(backoff * 2**attempt)
+    return f"webhook {url} failed {attempts} times; last: {problem}"

@@ -29,7 +29,7 @@ from mcp_server_jobs.models import InboxMessage, Job, JobStatus, JobType, Run, R
 from mcp_server_jobs.scheduler.backends import AgentResult, Backend, first_problem
 from mcp_server_jobs.scheduler.context import MAX_PREVIOUS_RUNS, build_context
 from mcp_server_jobs.scheduler.decide import Outcome, Policy, after_interrupt, after_run, plan_claim, plan_manual
-from mcp_server_jobs.scheduler.delivery import inbox_message
+from mcp_server_jobs.scheduler.delivery import inbox_message, post_webhook, webhook_payload
 from mcp_server_jobs.scheduler.dependencies import affects_dependents, settle, settle_dependents
 from mcp_server_jobs.scheduler.verdict import VERDICT_INSTRUCTIONS, VERDICT_ONLY, Verdict, VerdictError, parse_verdict
 from mcp_server_jobs.store import JobStore
@@ -56,10 +56,13 @@ class Scheduler:
         *,
         owner: str | None = None,
         on_message: Callable[[InboxMessage], Awaitable[None]] | None = None,
+        webhook: str | None = None,
     ) -> None:
         self.store = store
         # Told of every inbox message this scheduler writes (the server notifies subscribed clients).
         self.on_message = on_message
+        # Every inbox message is also POSTed here as JSON, when set.
+        self.webhook = webhook
         self.clock = clock
         self.backends = list(backends)
         self.policy = policy or Policy()
@@ -222,18 +225,23 @@ class Scheduler:
                     result, outcome = await self._attempt(job, run)
             finally:
                 self._running.pop(run.id, None)
+        message: tuple[InboxMessage, Job] | None = None
         with anyio.CancelScope(shield=True):
             try:
-                ended = await self._record(run, result, outcome)
+                ended, message = await self._record(run, result, outcome)
             except Exception:
                 # Unrecorded, the run keeps its lease until it expires; the sweep then takes it back.
                 log.exception("job %s: could not record the end of run %s", job.id, run.id)
                 ended = result or self._ended(run, RunOutcome.INTERRUPTED, error="not recorded")
         self.poke()
+        if message is not None and self.webhook is not None:
+            await self._post_webhook(message[1], ended, message[0])
         return ended
 
-    async def _record(self, run: Run, result: Run | None, outcome: Outcome) -> Run:
-        """Write how the run ended and the job's next state; settle the jobs waiting on it."""
+    async def _record(
+        self, run: Run, result: Run | None, outcome: Outcome
+    ) -> tuple[Run, tuple[InboxMessage, Job] | None]:
+        """Write how the run ended and the job's next state, deliver its message, settle waiting jobs."""
         if result is None:
             # Cancelled: by job_cancel, a lost lease, or the server shutting down.
             shutdown = self._group is not None and self._group.cancel_scope.cancel_called
@@ -245,21 +253,31 @@ class Scheduler:
             ended = result
             settle_run = partial(after_run, outcome=outcome, now=self.clock.now(), policy=self.policy)
             updated = await self.store.finish_run(ended, lambda job, run: settle_run(job, run))
-        if updated is not None:
-            await self._deliver(updated, ended)
-            await self._settle_dependents(updated, self.clock.now())
-        return ended
+        if updated is None:
+            return ended, None
+        delivered = await self._deliver(updated, ended)
+        await self._settle_dependents(updated, self.clock.now())
+        return ended, None if delivered is None else (delivered, updated)
 
-    async def _deliver(self, job: Job, run: Run) -> None:
+    async def _deliver(self, job: Job, run: Run) -> InboxMessage | None:
         message = inbox_message(job, run, self.clock.now())
         if message is None:
-            return
+            return None
         await self.store.add_message(message)
         if self.on_message is not None:
             try:
                 await self.on_message(message)
             except Exception:  # a listener's failure must not undo the delivery
                 log.exception("job %s: inbox listener failed", job.id)
+        return message
+
+    async def _post_webhook(self, job: Job, run: Run, message: InboxMessage) -> None:
+        """Send the message to the webhook; a failure is recorded on the run, never hidden."""
+        assert self.webhook is not None
+        problem = await post_webhook(self.webhook, webhook_payload(message, job, run))
+        if problem is not None:
+            log.warning("job %s: %s", job.id, problem)
+            await self.store.record_delivery_error(run.id, problem)
 
     async def _attempt(self, job: Job, run: Run) -> tuple[Run, Outcome]:
         """One call into the backends with the run's time limit; never raises but for cancellation."""

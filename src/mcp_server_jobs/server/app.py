@@ -85,6 +85,7 @@ def build_server(settings: Settings, *, clock: Clock | None = None) -> MCPServer
                 ),
                 policy(settings),
                 on_message=announce,
+                webhook=settings.webhook,
             )
             service = JobService(
                 store,

@@ -30,6 +30,7 @@ def _settings_flags() -> argparse.ArgumentParser:
     flags.add_argument("--model", help="pydantic-ai model string, e.g. openai:gpt-5-mini, openai-chat:llama3.2")
     flags.add_argument("--agent-servers", type=Path, help="mcpServers JSON file whose tools job agents get")
     flags.add_argument("--command", help="CLI agent for the command backend, e.g. 'claude -p' (prompt on stdin)")
+    flags.add_argument("--webhook", help="URL that receives every inbox message as a JSON POST")
     flags.add_argument("--max-concurrency", type=int, help="runs at once in this process (default 5)")
     flags.add_argument(
         "--run-jobs",

@@ -79,7 +79,8 @@ class RunView(BaseModel):
     output: str | None = Field(description=f"The run's output (first {OUTPUT_PREVIEW_CHARS} characters).")
     error: str | None
     backend: str | None
-    usage: dict[str, Any] | None
+    usage: dict[str, Any] | None = Field(description="Tokens, requests and tool calls the run used.")
+    delivery_error: str | None = Field(description="Why the run's message could not be delivered, if it could not.")
 
 
 class JobDetail(JobView):
@@ -202,6 +203,7 @@ def run_view(run: Run, tz: ZoneInfo) -> RunView:
         error=run.error,
         backend=run.backend,
         usage=run.usage,
+        delivery_error=run.delivery_error,
     )
 
 

@@ -157,6 +157,10 @@ class JobStore(ABC):
         """Mark runs whose lease ran out before `now` interrupted and apply `decide` to their jobs."""
 
     @abstractmethod
+    async def record_delivery_error(self, run_id: str, error: str) -> None:
+        """Note on the run that its message could not be delivered (webhook), and why."""
+
+    @abstractmethod
     async def earliest_due(self) -> datetime | None:
         """The earliest next_run_at of any ACTIVE job."""
 

@@ -80,7 +80,7 @@ WHERE dep.depends_on = :job_id ORDER BY jobs.pk
 RUN_COLUMNS = """
     runs.id, runs.job_id, runs.trigger, runs.scheduled_for, runs.started_at, runs.finished_at, runs.attempt,
     runs.outcome, runs.output, runs.summary, runs.verdict, runs.error, runs.backend, runs.usage,
-    runs.lease_owner, runs.lease_until
+    runs.lease_owner, runs.lease_until, runs.delivery_error
 """
 
 LIST_RUNS = f"SELECT {RUN_COLUMNS} FROM runs WHERE job_id = :job_id ORDER BY seq DESC LIMIT :limit"
@@ -99,6 +99,8 @@ UPDATE runs SET finished_at = :finished_at, outcome = :outcome, output = :output
                 verdict = :verdict, error = :error, backend = :backend, usage = :usage, lease_until = NULL
 WHERE id = :id
 """
+
+RECORD_DELIVERY_ERROR = "UPDATE runs SET delivery_error = :error WHERE id = :id"
 
 SELECT_JOB_BY_ID = f"SELECT {JOB_COLUMNS} FROM jobs WHERE jobs.id = :id"
 

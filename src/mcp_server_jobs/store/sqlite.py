@@ -173,6 +173,7 @@ def _row_to_run(row: sqlite3.Row) -> Run:
         usage=json.loads(row["usage"]) if row["usage"] else None,
         lease_owner=row["lease_owner"],
         lease_until=from_db(row["lease_until"]),
+        delivery_error=row["delivery_error"],
     )
 
 
@@ -485,6 +486,10 @@ class SQLiteStore(JobStore):
                     await self._write_changes(conn, job.id, job.status, decide(job, run))
                     reclaimed.append(row_to_job((await self._rows(conn, q.SELECT_JOB_BY_ID, {"id": job.id}))[0]))
         return reclaimed
+
+    async def record_delivery_error(self, run_id: str, error: str) -> None:
+        async with self._transaction() as conn:
+            await conn.execute(q.RECORD_DELIVERY_ERROR, {"id": run_id, "error": error})
 
     async def earliest_due(self) -> datetime | None:
         async with self._connection() as conn:
