@@ -15,6 +15,8 @@ from typing import Any, Protocol
 
 import anyio
 from anyio.abc import ByteReceiveStream
+from mcp import Client, StdioServerParameters
+from mcp.shared.exceptions import MCPError
 
 from mcp_server_jobs.errors import AgentError, BackendUnavailable
 from mcp_server_jobs.models import Job
@@ -116,6 +118,42 @@ def _kill_group(pid: int) -> None:
         os.killpg(pid, signal.SIGKILL)
 
 
+class McpAgentBackend:
+    """Calls a tool on another MCP server that runs an agent: the prompt goes in, its text comes back."""
+
+    name = "mcp-agent"
+
+    def __init__(self, server: str | None, tool: str, argument: str = "prompt") -> None:
+        self.server, self.tool, self.argument = server, tool, argument
+
+    def unavailable(self) -> str | None:
+        if not self.server:
+            return "no agent server set (--mcp-agent-server URL or command)"
+        if not self.server.startswith(("http://", "https://")) and shutil.which(shlex.split(self.server)[0]) is None:
+            return f"command {shlex.split(self.server)[0]!r} not found on PATH"
+        return None
+
+    def _target(self) -> str | StdioServerParameters:
+        assert self.server is not None
+        if self.server.startswith(("http://", "https://")):
+            return self.server
+        command, *args = shlex.split(self.server)
+        return StdioServerParameters(command=command, args=args)
+
+    async def run(self, job: Job, context: str) -> AgentResult:
+        try:
+            async with Client(self._target()) as client:
+                result = await client.call_tool(self.tool, {self.argument: context})
+        except MCPError as exc:
+            raise AgentError(f"agent server {self.server}: {exc}") from exc
+        except OSError as exc:
+            raise BackendUnavailable(f"agent server {self.server} cannot be reached: {exc}") from exc
+        text = "\n".join(getattr(block, "text", "") for block in result.content)
+        if result.is_error:
+            raise AgentError(f"agent tool {self.tool!r} failed: {text[-2_000:]}")
+        return AgentResult(output=text)
+
+
 class NotConfigured:
     """A backend named in the settings that this server cannot use."""
 
@@ -131,7 +169,13 @@ class NotConfigured:
 
 
 def build_backends(
-    names: Sequence[str], *, command: str | None = None, model: str | None = None, agent_servers: Path | None = None
+    names: Sequence[str],
+    *,
+    command: str | None = None,
+    model: str | None = None,
+    agent_servers: Path | None = None,
+    mcp_agent_server: str | None = None,
+    mcp_agent_tool: str = "run_agent",
 ) -> list[Backend]:
     """The backends for the configured names, in order."""
     backends: list[Backend] = []
@@ -140,6 +184,8 @@ def build_backends(
             backends.append(DryRunBackend())
         elif name == "command":
             backends.append(CommandBackend(command))
+        elif name == "mcp-agent":
+            backends.append(McpAgentBackend(mcp_agent_server, mcp_agent_tool))
         elif name == "model":
             # Imported here: pydantic-ai and the provider SDKs take a moment to load.
             from mcp_server_jobs.scheduler.model_backend import ModelBackend

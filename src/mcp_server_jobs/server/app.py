@@ -15,7 +15,7 @@ from mcp_server_jobs import __version__
 from mcp_server_jobs.clock import Clock, SystemClock
 from mcp_server_jobs.config import Settings
 from mcp_server_jobs.models import InboxMessage
-from mcp_server_jobs.scheduler.backends import build_backends
+from mcp_server_jobs.scheduler.backends import Backend, build_backends
 from mcp_server_jobs.scheduler.decide import Policy
 from mcp_server_jobs.scheduler.engine import Scheduler
 from mcp_server_jobs.server import tools
@@ -64,6 +64,18 @@ def policy(settings: Settings) -> Policy:
     )
 
 
+def backends_for(settings: Settings) -> list[Backend]:
+    """The agent backends the settings name, in order."""
+    return build_backends(
+        settings.backends,
+        command=settings.command,
+        model=settings.model,
+        agent_servers=settings.agent_servers,
+        mcp_agent_server=settings.mcp_agent_server,
+        mcp_agent_tool=settings.mcp_agent_tool,
+    )
+
+
 def build_server(settings: Settings, *, clock: Clock | None = None) -> MCPServer[tools.AppState]:
     """The MCP server for `settings`; the database opens when the server starts."""
     clock = clock or SystemClock()
@@ -77,12 +89,7 @@ def build_server(settings: Settings, *, clock: Clock | None = None) -> MCPServer
             scheduler = Scheduler(
                 store,
                 clock,
-                build_backends(
-                    settings.backends,
-                    command=settings.command,
-                    model=settings.model,
-                    agent_servers=settings.agent_servers,
-                ),
+                backends_for(settings),
                 policy(settings),
                 on_message=announce,
                 webhook=settings.webhook,

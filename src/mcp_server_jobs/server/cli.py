@@ -30,6 +30,8 @@ def _settings_flags() -> argparse.ArgumentParser:
     flags.add_argument("--model", help="pydantic-ai model string, e.g. openai:gpt-5-mini, openai-chat:llama3.2")
     flags.add_argument("--agent-servers", type=Path, help="mcpServers JSON file whose tools job agents get")
     flags.add_argument("--command", help="CLI agent for the command backend, e.g. 'claude -p' (prompt on stdin)")
+    flags.add_argument("--mcp-agent-server", help="MCP server (URL or command) whose tool runs an agent")
+    flags.add_argument("--mcp-agent-tool", help="that server's tool to call with the prompt (default run_agent)")
     flags.add_argument("--webhook", help="URL that receives every inbox message as a JSON POST")
     flags.add_argument("--max-concurrency", type=int, help="runs at once in this process (default 5)")
     flags.add_argument(
@@ -102,13 +104,11 @@ if __name__ == "__main__":
 
 def doctor(settings: Settings) -> int:
     """Print what the server would use and whether it can run jobs; 0 if some backend can."""
-    from mcp_server_jobs.scheduler.backends import build_backends
+    from mcp_server_jobs.server.app import backends_for
 
     db = settings.db
     lines = [f"database: {db} ({_database_state(db)})", f"timezone: {settings.timezone}", "backends, in order:"]
-    backends = build_backends(
-        settings.backends, command=settings.command, model=settings.model, agent_servers=settings.agent_servers
-    )
+    backends = backends_for(settings)
     usable = False
     for backend in backends:
         problem = backend.unavailable()
