@@ -150,3 +150,13 @@ async def open_world(
         scheduler = Scheduler(store, clock, backends, policy or Policy(), owner="test")
         service = JobService(store, clock, default_timezone="Europe/Paris", wake=scheduler.wake)
         yield World(store, service, scheduler, clock)
+
+
+async def poll_job(client: Client, job_id: str, until: Any, seconds: float = 20.0) -> dict[str, Any]:
+    """Read the job through the tool until `until(job)` holds; fail after `seconds`."""
+    with anyio.fail_after(seconds):
+        while True:
+            job = ok(await client.call_tool("job_retrieval_by_id", {"job_id": job_id, "runs": 10}))
+            if until(job):
+                return job
+            await anyio.sleep(0.05)

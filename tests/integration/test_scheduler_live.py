@@ -7,7 +7,6 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from itertools import pairwise
 from pathlib import Path
-from typing import Any
 
 import anyio
 import pytest
@@ -23,19 +22,9 @@ from mcp_server_jobs.scheduler.engine import Scheduler
 from mcp_server_jobs.scheduler.verdict import Verdict
 from mcp_server_jobs.server.app import build_server
 from mcp_server_jobs.store import SQLiteStore
-from tests.conftest import error_text, new_job, ok
+from tests.conftest import error_text, new_job, ok, poll_job
 
 pytestmark = pytest.mark.anyio
-
-
-async def poll_job(client: Client, job_id: str, until: Any, seconds: float = 20.0) -> dict[str, Any]:
-    """Read the job through the tool until `until(job)` holds; fail after `seconds`."""
-    with anyio.fail_after(seconds):
-        while True:
-            job = ok(await client.call_tool("job_retrieval_by_id", {"job_id": job_id, "runs": 10}))
-            if until(job):
-                return job
-            await anyio.sleep(0.05)
 
 
 def live_settings(db_path: Path) -> Settings:

@@ -186,6 +186,10 @@ def build_backends(
             backends.append(CommandBackend(command))
         elif name == "mcp-agent":
             backends.append(McpAgentBackend(mcp_agent_server, mcp_agent_tool))
+        elif name == "sampling":
+            from mcp_server_jobs.scheduler.sampling_backend import SamplingBackend
+
+            backends.append(SamplingBackend())
         elif name == "model":
             # Imported here: pydantic-ai and the provider SDKs take a moment to load.
             from mcp_server_jobs.scheduler.model_backend import ModelBackend

@@ -18,8 +18,10 @@ from mcp_server_jobs.models import InboxMessage
 from mcp_server_jobs.scheduler.backends import Backend, build_backends
 from mcp_server_jobs.scheduler.decide import Policy
 from mcp_server_jobs.scheduler.engine import Scheduler
+from mcp_server_jobs.scheduler.sampling_backend import SamplingBackend
 from mcp_server_jobs.server import tools
 from mcp_server_jobs.server.service import JobService
+from mcp_server_jobs.server.tooling import OfferSessions
 from mcp_server_jobs.store import SQLiteStore
 
 INBOX_UNREAD = "inbox://unread"
@@ -79,6 +81,7 @@ def backends_for(settings: Settings) -> list[Backend]:
 def build_server(settings: Settings, *, clock: Clock | None = None) -> MCPServer[tools.AppState]:
     """The MCP server for `settings`; the database opens when the server starts."""
     clock = clock or SystemClock()
+    backends = backends_for(settings)
 
     @asynccontextmanager
     async def lifespan(_: MCPServer[Any]) -> AsyncIterator[tools.AppState]:
@@ -89,7 +92,7 @@ def build_server(settings: Settings, *, clock: Clock | None = None) -> MCPServer
             scheduler = Scheduler(
                 store,
                 clock,
-                backends_for(settings),
+                backends,
                 policy(settings),
                 on_message=announce,
                 webhook=settings.webhook,
@@ -117,4 +120,7 @@ def build_server(settings: Settings, *, clock: Clock | None = None) -> MCPServer
         subscriptions=bus,
     )
     tools.register(server)
+    for backend in backends:
+        if isinstance(backend, SamplingBackend):
+            server.middleware.append(OfferSessions(backend.offer))
     return server

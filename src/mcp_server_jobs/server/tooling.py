@@ -103,6 +103,18 @@ class RefuseUnknownArguments:
         return await call_next(ctx)
 
 
+class OfferSessions:
+    """Middleware: every tool call shows its client's session to `offer` (the sampling backend keeps it)."""
+
+    def __init__(self, offer: Callable[[Any, str], None]) -> None:
+        self.offer = offer
+
+    async def __call__(self, ctx: ServerRequestContext[Any, Any], call_next: CallNext) -> HandlerResult:
+        if ctx.method == "tools/call":
+            self.offer(ctx.session, ctx.protocol_version)
+        return await call_next(ctx)
+
+
 def _validation_text(exc: ValidationError) -> str:
     """Each problem as 'field: what is wrong'."""
     return "; ".join(
