@@ -169,6 +169,16 @@ class Entity(BaseModel):
     details: str | None = Field(default=None, max_length=2_000, description="Anything useful about it.")
 
 
+class RunLimits(BaseModel):
+    """A budget for each run of the job; a run that would exceed it stops and fails (not retried)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    max_tokens: int | None = Field(default=None, ge=100, le=10_000_000, description="Input + output tokens per run.")
+    max_tool_calls: int | None = Field(default=None, ge=0, le=10_000, description="Tool calls per run.")
+    max_requests: int | None = Field(default=None, ge=1, le=1_000, description="Model requests per run (default 50).")
+
+
 Entities = Annotated[list[Entity], Field(max_length=50, description="People, companies, pages the job is about.")]
 
 DurationValue = Annotated[
@@ -341,6 +351,7 @@ class NewJob(BaseModel):
     status_reason: str | None
     next_run_at: datetime | None
     created_at: datetime
+    limits: RunLimits = Field(default_factory=RunLimits)
 
 
 class Job(NewJob):
@@ -367,6 +378,7 @@ class JobChanges(BaseModel):
     related_entities: list[Entity] | None = None
     notify: Notify | None = None
     metadata: dict[str, Any] | None = None
+    limits: RunLimits | None = None
     status: JobStatus | None = None
     status_reason: str | None = None
     next_run_at: datetime | None = None

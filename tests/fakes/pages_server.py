@@ -10,6 +10,7 @@ import os
 from pathlib import Path
 
 from mcp.server.mcpserver import MCPServer
+from mcp.server.mcpserver.exceptions import ToolError
 
 server = MCPServer("pages")
 
@@ -17,6 +18,8 @@ server = MCPServer("pages")
 @server.tool()
 def fetch_page(url: str) -> str:
     """Fetch a web page and return its text."""
+    if "broken" in url:
+        raise ToolError(f"could not fetch {url}: connection refused")
     counter = Path(os.environ["PAGES_COUNTER"])
     calls = int(counter.read_text()) + 1 if counter.exists() else 1
     counter.write_text(str(calls))

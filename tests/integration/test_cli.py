@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from mcp_server_jobs.store import SQLiteStore
+from mcp_server_jobs.store.sqlite import schema_version
 from tests.conftest import START, new_job
 
 COMMAND = str(Path(sys.executable).parent / "mcp-server-jobs")
@@ -43,7 +44,7 @@ async def test_doctor_ready_with_an_existing_database(tmp_path: Path, anyio_back
         await store.create_job(new_job(START))
     result = run("doctor", "--db", str(db), "--backends", "command,dry-run", MCP_JOBS_COMMAND="sleep 1")
     assert result.returncode == 0, result.stdout
-    assert "schema version 3, 1 jobs" in result.stdout
+    assert f"schema version {schema_version()}, 1 jobs" in result.stdout
     assert "command: ready" in result.stdout
     assert "ready: jobs will run" in result.stdout
 

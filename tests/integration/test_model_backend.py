@@ -134,3 +134,43 @@ def test_the_agent_never_gets_job_tools() -> None:
     assert is_job_tool("jobs_job_create")
     assert is_job_tool("job_cancel")
     assert not is_job_tool("pages_fetch_page")
+
+
+async def test_a_failing_tool_is_reported_to_the_model(world: World, provider: FakeOpenAI) -> None:
+    provider.script = [tool_call("pages_fetch_page", {"url": "https://broken.test"}), verdict("Could not read it.")]
+    await world.create(title="Check pricing", job_type="ONE_OFF")
+    [run] = await world.at(START)
+    assert run.outcome is RunOutcome.SUCCEEDED
+    told = json.dumps(provider.requests[1]["messages"])
+    assert "could not fetch https://broken.test: connection refused" in told
+
+
+async def test_a_tool_server_that_cannot_start_is_named(
+    db_path: Path, clock: FakeClock, provider: FakeOpenAI, tmp_path: Path
+) -> None:
+    config = tmp_path / "servers.json"
+    config.write_text(json.dumps({"mcpServers": {"ghost": {"command": "/nonexistent/agent-tool"}}}))
+    async with open_world(db_path, clock, [ModelBackend("openai-chat:fake-model", config)]) as world:
+        await world.create(title="Report", job_type="ONE_OFF")
+        [run] = await world.at(START)
+    assert run.error == "agent server 'ghost' cannot start: command '/nonexistent/agent-tool' not found"
+    assert provider.requests == []
+
+
+async def test_a_run_over_its_budget_stops_and_is_not_retried(world: World, provider: FakeOpenAI) -> None:
+    provider.script = [
+        tool_call("pages_fetch_page", {"url": "https://a.test"}),
+        tool_call("pages_fetch_page", {"url": "https://b.test"}, call_id="call_2"),
+        verdict("never reached"),
+    ]
+    job = await world.create(
+        title="Crawl", job_type="RECURRING", schedule={"every": "1h"}, limits={"max_tool_calls": 1}
+    )
+    [run] = await world.at(START)
+    after = await world.job(job.id)
+    assert run.outcome is RunOutcome.FAILED
+    assert run.error is not None
+    assert run.error.startswith("budget exceeded, run stopped")
+    assert after.status is JobStatus.ACTIVE
+    assert after.next_run_at == START + timedelta(hours=1)  # the next occurrence, not a retry in 30 s
+    assert after.limits.max_tool_calls == 1

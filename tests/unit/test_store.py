@@ -12,6 +12,7 @@ from mcp_server_jobs.errors import Conflict, ForbiddenTransition, JobNotFound
 from mcp_server_jobs.lifecycle import TRANSITIONS, allowed
 from mcp_server_jobs.models import JobChanges, JobStatus
 from mcp_server_jobs.store import JobFilter, SQLiteStore
+from mcp_server_jobs.store.sqlite import schema_version
 from tests.conftest import START, dump, new_job
 
 pytestmark = pytest.mark.anyio
@@ -26,7 +27,7 @@ async def test_schema_is_versioned_and_two_openers_agree(db_path: Path) -> None:
         for _ in range(4):
             group.start_soon(open_close)
     with sqlite3.connect(db_path) as conn:
-        assert conn.execute("PRAGMA user_version").fetchone()[0] == 3
+        assert conn.execute("PRAGMA user_version").fetchone()[0] == schema_version()
         assert conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
         tables = {row[0] for row in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
     assert {"jobs", "job_dependencies", "runs", "inbox", "jobs_fts"} <= tables

@@ -59,6 +59,7 @@ class Outcome:
     succeeded: bool
     permanent: bool = False
     goal_met: bool = False
+    retry: bool = True
 
 
 def _run(job: Job, scheduled: datetime, now: datetime, attempt: int, owner: str, policy: Policy) -> Run:
@@ -171,7 +172,7 @@ def after_run(job: Job, run: Run, outcome: Outcome, now: datetime, policy: Polic
     """The job's next state once `run` ended with `outcome` (design §5.6: code decides, never the model)."""
     if run.trigger is RunTrigger.MANUAL:
         return _after_manual(job, outcome)
-    if not outcome.succeeded and not outcome.permanent and run.attempt < policy.max_attempts:
+    if not outcome.succeeded and outcome.retry and not outcome.permanent and run.attempt < policy.max_attempts:
         retry_at = now + policy.backoff(run.attempt)
         changes = JobChanges(
             status=JobStatus.ACTIVE,

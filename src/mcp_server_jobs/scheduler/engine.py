@@ -290,7 +290,8 @@ class Scheduler:
         except TimeoutError:
             return self._ended(run, RunOutcome.FAILED, error=f"timed out after {timeout:g}s"), Outcome(False)
         except AgentError as exc:
-            return self._ended(run, RunOutcome.FAILED, error=str(exc)), Outcome(False, permanent=exc.permanent)
+            failed = Outcome(False, permanent=exc.permanent, retry=exc.retry)
+            return self._ended(run, RunOutcome.FAILED, error=str(exc)), failed
         except Exception as exc:  # a backend bug must fail the run, not the scheduler
             log.exception("job %s: run %s failed unexpectedly", job.id, run.id)
             return self._ended(run, RunOutcome.FAILED, error=f"{type(exc).__name__}: {exc}"), Outcome(False)

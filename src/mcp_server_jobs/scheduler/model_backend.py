@@ -7,7 +7,9 @@ environment variables. The tools are those of the MCP servers in an `mcpServers`
 
 from __future__ import annotations
 
+import json
 import logging
+import shutil
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -94,10 +96,26 @@ class ModelBackend:
         if self.agent_servers is None:
             return []
         try:
+            servers = json.loads(self.agent_servers.read_text(encoding="utf-8"))["mcpServers"]
             loaded = load_mcp_toolsets(self.agent_servers)
-        except (OSError, ValueError) as exc:
-            raise AgentError(f"agent servers file {self.agent_servers}: {exc}", permanent=True) from exc
+        except (OSError, ValueError, KeyError, TypeError) as exc:
+            raise AgentError(f"agent servers file {self.agent_servers}: {exc}") from exc
+        for name, entry in servers.items():
+            command = entry.get("command") if isinstance(entry, dict) else None
+            if command and shutil.which(command) is None:
+                raise AgentError(f"agent server {name!r} cannot start: command {command!r} not found")
         return [toolset.filtered(lambda ctx, tool: not is_job_tool(tool.name)) for toolset in loaded]
+
+    def _limits_for(self, job: Job) -> UsageLimits:
+        """The server's limits, tightened by the job's own budget."""
+        budget = job.limits
+        return UsageLimits(
+            request_limit=budget.max_requests or self.limits.request_limit,
+            total_tokens_limit=budget.max_tokens or self.limits.total_tokens_limit,
+            tool_calls_limit=budget.max_tool_calls
+            if budget.max_tool_calls is not None
+            else self.limits.tool_calls_limit,
+        )
 
     async def run(self, job: Job, context: str) -> AgentResult:
         if self.unavailable() is not None or self._model is None:
@@ -113,9 +131,9 @@ class ModelBackend:
         try:
             # Entered, the model's provider keeps one HTTP client for the runs in flight and closes it after.
             async with self._model:
-                result = await agent.run(context, usage_limits=self.limits)
+                result = await agent.run(context, usage_limits=self._limits_for(job))
         except UsageLimitExceeded as exc:
-            raise AgentError(f"budget exceeded: {exc}") from exc
+            raise AgentError(f"budget exceeded, run stopped: {exc}", retry=False) from exc
         except UnexpectedModelBehavior as exc:
             raise AgentError(f"the model gave no valid verdict after one retry: {exc}") from exc
         except (ModelAuthenticationError, ModelNotFoundError) as exc:
@@ -125,6 +143,8 @@ class ModelBackend:
                              permanent=exc.status_code in PERMANENT_STATUS) from exc  # fmt: skip
         except ModelAPIError as exc:
             raise AgentError(f"{type(exc).__name__}: {exc}") from exc
+        except RuntimeError as exc:  # what MCP toolsets raise when a server fails to start or dies
+            raise AgentError(f"an agent server of {self.agent_servers} failed: {exc}") from exc
         report = result.output
         usage = result.usage
         return AgentResult(

@@ -18,6 +18,7 @@ from mcp_server_jobs.models import (
     Metadata,
     Notify,
     Reason,
+    RunLimits,
     ScheduleInput,
     Title,
 )
@@ -60,6 +61,7 @@ class JobCreateRequest(Request):
         ),
     )
     metadata: Metadata = Field(default_factory=dict)
+    limits: RunLimits | None = Field(default=None, description="A budget for each run: tokens, tool calls, requests.")
     dedup_key: DedupKey | None = None
 
 
@@ -109,6 +111,7 @@ class JobUpdateRequest(Request):
     related_entities: Entities | None = None
     notify: Notify | None = None
     metadata: Metadata | None = None
+    limits: RunLimits | None = Field(default=None, description="A new budget for each run (replaces the old one).")
     status: Literal["ACTIVE", "COMPLETED", "ARCHIVED"] | None = Field(
         default=None,
         description=(

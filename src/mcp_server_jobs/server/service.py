@@ -17,6 +17,7 @@ from mcp_server_jobs.models import (
     JobType,
     NewJob,
     Run,
+    RunLimits,
     ScheduleInput,
     build_schedule,
     new_id,
@@ -28,7 +29,7 @@ from mcp_server_jobs.store import JobFilter, JobStore, KeywordHit
 
 _RETRIES = 5
 _EDITABLE = ("title", "description", "schedule", "end_condition", "depends_on", "related_entities", "notify",
-             "metadata")  # fmt: skip
+             "metadata", "limits")  # fmt: skip
 
 
 @dataclass
@@ -97,6 +98,7 @@ class JobService:
                 status_reason=reason,
                 next_run_at=schedule.first_run(now) if status is JobStatus.ACTIVE else None,
                 created_at=now,
+                limits=request.limits or RunLimits(),
             )
         )
         if created:
@@ -156,7 +158,7 @@ class JobService:
         if edits and job.status in (JobStatus.COMPLETED, JobStatus.CANCELLED, JobStatus.ARCHIVED):
             raise InvalidInput(f"{job.id} is {job.status}; its fields can no longer change. Create a new job instead.")
         changes = JobChanges()
-        for name in ("title", "description", "related_entities", "notify", "metadata"):
+        for name in ("title", "description", "related_entities", "notify", "metadata", "limits"):
             if name in edits:
                 setattr(changes, name, getattr(request, name))
         if "end_condition" in edits:

@@ -8,7 +8,7 @@ from zoneinfo import ZoneInfo
 
 from pydantic import BaseModel, Field
 
-from mcp_server_jobs.models import Entity, InboxMessage, Job, JobStatus, JobType, Notify, Run, RunOutcome
+from mcp_server_jobs.models import Entity, InboxMessage, Job, JobStatus, JobType, Notify, Run, RunLimits, RunOutcome
 from mcp_server_jobs.schedule import Schedule, format_local, short_duration
 
 OUTPUT_PREVIEW_CHARS = 4_000
@@ -44,6 +44,7 @@ class JobView(BaseModel):
     related_entities: list[Entity]
     notify: Notify
     metadata: dict[str, Any]
+    limits: RunLimits
     dedup_key: str | None
     run_count: int
     consecutive_failures: int
@@ -170,6 +171,7 @@ def job_fields(job: Job) -> dict[str, Any]:
         "related_entities": job.related_entities,
         "notify": job.notify,
         "metadata": job.metadata,
+        "limits": job.limits,
         "dedup_key": job.dedup_key,
         "run_count": job.run_count,
         "consecutive_failures": job.consecutive_failures,

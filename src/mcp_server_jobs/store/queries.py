@@ -6,7 +6,7 @@ JOB_COLUMNS = """
     jobs.end_condition, jobs.related_entities, jobs.notify, jobs.metadata, jobs.dedup_key,
     jobs.status, jobs.status_reason, jobs.next_run_at, jobs.last_run_at, jobs.run_count,
     jobs.consecutive_failures, jobs.pause_requested, jobs.occurrence_at, jobs.attempt, jobs.version,
-    jobs.created_at, jobs.updated_at,
+    jobs.created_at, jobs.updated_at, jobs.limits,
     (SELECT json_group_array(depends_on)
        FROM (SELECT depends_on FROM job_dependencies d WHERE d.job_id = jobs.id ORDER BY d.position)
     ) AS depends_on
@@ -22,9 +22,9 @@ JOB_FILTER = """
 
 INSERT_JOB = """
 INSERT INTO jobs (id, user_id, title, description, job_type, schedule, end_condition, related_entities,
-                  notify, metadata, dedup_key, status, status_reason, next_run_at, created_at, updated_at)
+                  notify, metadata, dedup_key, status, status_reason, next_run_at, created_at, updated_at, limits)
 VALUES (:id, :user_id, :title, :description, :job_type, :schedule, :end_condition, :related_entities,
-        :notify, :metadata, :dedup_key, :status, :status_reason, :next_run_at, :created_at, :created_at)
+        :notify, :metadata, :dedup_key, :status, :status_reason, :next_run_at, :created_at, :created_at, :limits)
 """
 
 INSERT_DEPENDENCY = """

@@ -28,6 +28,7 @@ from mcp_server_jobs.models import (
     NewJob,
     Notify,
     Run,
+    RunLimits,
     RunOutcome,
     RunTrigger,
 )
@@ -75,6 +76,11 @@ def _migrations() -> list[tuple[int, str]]:
     return sorted(found)
 
 
+def schema_version() -> int:
+    """The schema version this code migrates a database to (the newest migration's number)."""
+    return max(number for number, _ in _migrations())
+
+
 def _statements(script: str) -> list[str]:
     """Split a script into complete statements (triggers hold semicolons of their own)."""
     statements, current = [], ""
@@ -105,6 +111,7 @@ def _job_params(job: NewJob) -> dict[str, Any]:
         "status_reason": job.status_reason,
         "next_run_at": to_db(job.next_run_at),
         "created_at": to_db(job.created_at),
+        "limits": job.limits.model_dump_json(exclude_none=True),
     }
 
 
@@ -118,6 +125,8 @@ def _change_value(name: str, value: Any) -> Any:
         return json.dumps([e.model_dump(exclude_none=True) for e in value])
     if name == "metadata":
         return json.dumps(value)
+    if name == "limits":
+        return value.model_dump_json(exclude_none=True)
     if isinstance(value, datetime):
         return to_db(value)
     if isinstance(value, bool):
@@ -152,6 +161,7 @@ def row_to_job(row: sqlite3.Row) -> Job:
         version=row["version"],
         created_at=_required(row["created_at"]),
         updated_at=_required(row["updated_at"]),
+        limits=RunLimits.model_validate_json(row["limits"]),
     )
 
 
