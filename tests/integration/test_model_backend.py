@@ -83,13 +83,24 @@ async def test_unauthorized_fails_fast(world: World, provider: FakeOpenAI) -> No
 async def test_server_error_then_success(world: World, provider: FakeOpenAI) -> None:
     provider.script = [error(500, "upstream exploded"), verdict("fine")]
     job = await world.create(title="Report", job_type="ONE_OFF")
-    await world.at(START)
-    if (await world.job(job.id)).status is not JobStatus.COMPLETED:  # retried by the scheduler, not the SDK
-        await world.at(START + timedelta(seconds=30))
-    runs = await world.runs(job.id)
-    assert runs[-1].outcome is RunOutcome.SUCCEEDED
-    assert (await world.job(job.id)).status is JobStatus.COMPLETED
+    [run] = await world.at(START)  # the provider SDK retried the 500 within the run
+    assert run.outcome is RunOutcome.SUCCEEDED
     assert len(provider.requests) == 2
+    assert (await world.job(job.id)).status is JobStatus.COMPLETED
+
+
+async def test_server_errors_past_the_sdk_retries_are_retried_by_the_scheduler(
+    world: World, provider: FakeOpenAI
+) -> None:
+    provider.script = [error(500, "down"), error(500, "down"), error(500, "still down"), verdict("back")]
+    job = await world.create(title="Report", job_type="ONE_OFF")
+    [first] = await world.at(START)
+    [second] = await world.at(START + timedelta(seconds=30))
+    assert first.outcome is RunOutcome.FAILED
+    assert first.error is not None
+    assert "500" in first.error
+    assert second.outcome is RunOutcome.SUCCEEDED
+    assert (await world.job(job.id)).status is JobStatus.COMPLETED
 
 
 async def test_a_slow_provider_times_out_and_the_run_is_retried(world: World, provider: FakeOpenAI) -> None:
