@@ -122,7 +122,7 @@ class Scheduler:
     async def run_now(self, user_id: str, job_id: str) -> tuple[Job, Run]:
         """Start one run of the job now, outside its schedule; the serving loop carries it out."""
         decide = partial(plan_manual, now=self.clock.now(), owner=self.owner, policy=self.policy)
-        job, run = await self.store.claim_job(user_id, job_id, lambda job: decide(job))
+        job, run = await self.store.claim_job(user_id, job_id, decide)
         if self._group is not None:
             self._group.start_soon(self._execute, job, run)
         else:
@@ -145,7 +145,7 @@ class Scheduler:
         """Take back runs of dead processes and free or block jobs whose dependencies finished."""
         now = self.clock.now()
         interrupted = partial(after_interrupt, now=now, policy=self.policy)
-        for job in await self.store.reclaim_expired(now, lambda job, run: interrupted(job, run)):
+        for job in await self.store.reclaim_expired(now, interrupted):
             log.warning("job %s: run interrupted (lease expired); %s", job.id, job.status_reason)
             await self._settle_dependents(job, now)
         for job in await self.store.waiting_to_settle(limit=1000):
@@ -185,7 +185,7 @@ class Scheduler:
         now = self.clock.now()
         decide = partial(plan_claim, now=now, owner=self.owner, policy=self.policy,
                          backend_problem=self.backend_problem())  # fmt: skip
-        return await self.store.claim_due(now, limit, lambda job: decide(job))
+        return await self.store.claim_due(now, limit, decide)
 
     async def _poke_later(self, seconds: float) -> None:
         await anyio.sleep(seconds)
@@ -248,11 +248,11 @@ class Scheduler:
             error = "interrupted: the server shut down" if shutdown else "interrupted: cancelled"
             ended = self._ended(run, RunOutcome.INTERRUPTED, error=error)
             decide = partial(after_interrupt, now=self.clock.now(), policy=self.policy, counts=not shutdown)
-            updated = await self.store.finish_run(ended, lambda job, run: decide(job, run))
+            updated = await self.store.finish_run(ended, decide)
         else:
             ended = result
             settle_run = partial(after_run, outcome=outcome, now=self.clock.now(), policy=self.policy)
-            updated = await self.store.finish_run(ended, lambda job, run: settle_run(job, run))
+            updated = await self.store.finish_run(ended, settle_run)
         if updated is None:
             return ended, None
         delivered = await self._deliver(updated, ended)
