@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import json
 import sqlite3
+import sys
 from collections.abc import AsyncIterator, Callable
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from dataclasses import dataclass
@@ -160,3 +162,13 @@ async def poll_job(client: Client, job_id: str, until: Any, seconds: float = 20.
             if until(job):
                 return job
             await anyio.sleep(0.05)
+
+
+@pytest.fixture
+def agent_servers(tmp_path: Path) -> Path:
+    """An mcpServers file with the page-fetching test server; its call count lives in tmp_path."""
+    config = tmp_path / "agent-servers.json"
+    env = {"PAGES_COUNTER": str(tmp_path / "pages-calls")}
+    pages = str(Path(__file__).parent / "fakes" / "pages_server.py")
+    config.write_text(json.dumps({"mcpServers": {"pages": {"command": sys.executable, "args": [pages], "env": env}}}))
+    return config

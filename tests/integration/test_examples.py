@@ -7,8 +7,6 @@ a real stdio MCP server whose answer changes on its third call.
 
 from __future__ import annotations
 
-import json
-import sys
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -27,7 +25,6 @@ from mcp_server_jobs.server.app import build_server
 from tests.conftest import START, World, ok, open_world
 
 pytestmark = pytest.mark.anyio
-PAGES = Path(__file__).parent.parent / "fakes" / "pages_server.py"
 
 
 @dataclass
@@ -94,17 +91,12 @@ class Setup:
 
 
 @pytest.fixture
-async def setup(db_path: Path, clock: FakeClock, tmp_path: Path) -> AsyncIterator[Setup]:
-    servers = tmp_path / "agent-servers.json"
-    env = {"PAGES_COUNTER": str(tmp_path / "pages-calls")}
-    servers.write_text(
-        json.dumps({"mcpServers": {"pages": {"command": sys.executable, "args": [str(PAGES)], "env": env}}})
-    )
+async def setup(db_path: Path, clock: FakeClock, agent_servers: Path) -> AsyncIterator[Setup]:
     llm = ScriptedLLM()
     settings = Settings(db=db_path, timezone="Europe/Paris", run_jobs=False)
     async with (
         Client(build_server(settings, clock=clock)) as client,
-        open_world(db_path, clock, [ModelBackend(FunctionModel(llm), servers)]) as world,
+        open_world(db_path, clock, [ModelBackend(FunctionModel(llm), agent_servers)]) as world,
     ):
         yield Setup(client, world, llm)
 

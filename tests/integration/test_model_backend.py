@@ -6,7 +6,6 @@ Tools come from a real stdio MCP server listed in an `mcpServers` file; only the
 from __future__ import annotations
 
 import json
-import sys
 from collections.abc import AsyncIterator
 from datetime import timedelta
 from pathlib import Path
@@ -20,7 +19,6 @@ from tests.conftest import START, World, open_world
 from tests.fakes.openai_server import FakeOpenAI, error, fake_openai, tool_call, verdict
 
 pytestmark = pytest.mark.anyio
-PAGES = Path(__file__).parent.parent / "fakes" / "pages_server.py"
 
 
 @pytest.fixture
@@ -29,16 +27,6 @@ async def provider(monkeypatch: pytest.MonkeyPatch) -> AsyncIterator[FakeOpenAI]
         monkeypatch.setenv("OPENAI_BASE_URL", fake.url)
         monkeypatch.setenv("OPENAI_API_KEY", "sk-test-not-a-real-key")
         yield fake
-
-
-@pytest.fixture
-def agent_servers(tmp_path: Path) -> Path:
-    config = tmp_path / "agent-servers.json"
-    env = {"PAGES_COUNTER": str(tmp_path / "pages-calls")}
-    config.write_text(
-        json.dumps({"mcpServers": {"pages": {"command": sys.executable, "args": [str(PAGES)], "env": env}}})
-    )
-    return config
 
 
 @pytest.fixture
@@ -103,18 +91,23 @@ async def test_server_errors_past_the_sdk_retries_are_retried_by_the_scheduler(
     assert (await world.job(job.id)).status is JobStatus.COMPLETED
 
 
-async def test_a_slow_provider_times_out_and_the_run_is_retried(world: World, provider: FakeOpenAI) -> None:
+async def test_a_slow_provider_times_out_and_the_run_is_retried(
+    db_path: Path, clock: FakeClock, provider: FakeOpenAI
+) -> None:
     slow = verdict("late")
-    slow.delay = 1.5
+    slow.delay = 3
     provider.script = [slow, verdict("on time")]
-    job = await world.create(title="Report", job_type="ONE_OFF", schedule={"timeout": "1s"})
-    [first] = await world.at(START)
-    [second] = await world.at(START + timedelta(seconds=30))
+    # No tool servers here: the time limit should measure the provider alone.
+    async with open_world(db_path, clock, [ModelBackend("openai-chat:fake-model")]) as world:
+        job = await world.create(title="Report", job_type="ONE_OFF", schedule={"timeout": "2s"})
+        [first] = await world.at(START)
+        [second] = await world.at(START + timedelta(seconds=30))
+        status = (await world.job(job.id)).status
     assert first.outcome is RunOutcome.FAILED
-    assert first.error == "timed out after 1s"
+    assert first.error == "timed out after 2s"
     assert second.outcome is RunOutcome.SUCCEEDED
     assert second.output == "on time"
-    assert (await world.job(job.id)).status is JobStatus.COMPLETED
+    assert status is JobStatus.COMPLETED
 
 
 async def test_an_unparseable_verdict_is_retried_once_then_fails_the_run(world: World, provider: FakeOpenAI) -> None:
