@@ -7,6 +7,7 @@ the PAGES_COUNTER environment variable, so it survives the server being started 
 from __future__ import annotations
 
 import os
+import sys
 from pathlib import Path
 
 from mcp.server.mcpserver import MCPServer
@@ -28,4 +29,8 @@ def fetch_page(url: str) -> str:
 
 
 if __name__ == "__main__":
-    server.run()
+    # `pages_server.py` serves stdio; `pages_server.py PORT` serves streamable HTTP on 127.0.0.1:PORT/mcp.
+    if len(sys.argv) > 1:
+        server.run("streamable-http", host="127.0.0.1", port=int(sys.argv[1]))
+    else:
+        server.run()

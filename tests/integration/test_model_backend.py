@@ -6,17 +6,22 @@ Tools come from a real stdio MCP server listed in an `mcpServers` file; only the
 from __future__ import annotations
 
 import json
+import os
+import subprocess
+import sys
 from collections.abc import AsyncIterator
 from datetime import timedelta
 from pathlib import Path
 
+import anyio
 import pytest
 
 from mcp_server_jobs.clock import FakeClock
 from mcp_server_jobs.models import JobStatus, RunOutcome
 from mcp_server_jobs.scheduler.model_backend import ModelBackend, is_job_tool
-from tests.conftest import START, World, open_world
+from tests.conftest import START, World, open_world, wait_for
 from tests.fakes.openai_server import FakeOpenAI, error, fake_openai, tool_call, verdict
+from tests.integration.test_processes import free_port, listening
 
 pytestmark = pytest.mark.anyio
 
@@ -178,3 +183,26 @@ async def test_a_run_over_its_budget_stops_and_is_not_retried(world: World, prov
     assert after.status is JobStatus.ACTIVE
     assert after.next_run_at == START + timedelta(hours=1)  # the next occurrence, not a retry in 30 s
     assert after.limits.max_tool_calls == 1
+
+
+async def test_tools_of_an_http_agent_server(
+    db_path: Path, clock: FakeClock, provider: FakeOpenAI, tmp_path: Path
+) -> None:
+    port = free_port()
+    pages = Path(__file__).parent.parent / "fakes" / "pages_server.py"
+    env = {**os.environ, "PAGES_COUNTER": str(tmp_path / "calls")}
+    process = await anyio.open_process([sys.executable, str(pages), str(port)], env=env, stderr=subprocess.DEVNULL)
+    try:
+        await wait_for(lambda: listening(port))
+        config = tmp_path / "servers.json"
+        config.write_text(json.dumps({"mcpServers": {"web": {"url": f"http://127.0.0.1:{port}/mcp"}}}))
+        provider.script = [tool_call("web_fetch_page", {"url": "https://example.test"}), verdict("It is $29.")]
+        async with open_world(db_path, clock, [ModelBackend("openai-chat:fake-model", config)]) as world:
+            await world.create(title="Check pricing", job_type="ONE_OFF")
+            [run] = await world.at(START)
+    finally:
+        process.terminate()
+        with anyio.fail_after(10):
+            await process.wait()
+    assert run.outcome is RunOutcome.SUCCEEDED
+    assert "Pro plan $29/month" in json.dumps(provider.requests[1]["messages"])
