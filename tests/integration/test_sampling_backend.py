@@ -63,3 +63,35 @@ async def test_without_a_sampling_client_jobs_wait(db_path: Path, tmp_path: Path
     assert "no connected client can sample" in job["warnings"][0]
     assert waiting["status"] == "ACTIVE"
     assert waiting["runs"] == []
+
+
+async def test_a_client_that_samples_with_tools_gets_the_agent_servers_tools(
+    db_path: Path, tmp_path: Path, agent_servers: Path
+) -> None:
+    seen: list[types.CreateMessageRequestParams] = []
+
+    async def sample(context: Any, params: types.CreateMessageRequestParams) -> types.CreateMessageResultWithTools:
+        seen.append(params)
+        last = params.messages[-1].content
+        results = [b for b in (last if isinstance(last, list) else [last]) if isinstance(b, types.ToolResultContent)]
+        if not results:
+            use = types.ToolUseContent(id="use_1", name="pages_fetch_page", input={"url": "https://acme.test/pricing"})
+            return types.CreateMessageResultWithTools(role="assistant", content=[use], model="m", stop_reason="toolUse")
+        page = results[0].content[0].text  # type: ignore[union-attr]
+        answer = types.TextContent(type="text", text=f"{page}\n{VERDICT}")
+        return types.CreateMessageResultWithTools(role="assistant", content=[answer], model="m", stop_reason="endTurn")
+
+    tools = types.SamplingCapability(tools=types.SamplingToolsCapability())
+    with server(db_path, tmp_path / "server.log", backends="sampling", agent_servers=str(agent_servers)) as (_, port):
+        await wait_for(lambda: listening(port))
+        url = f"http://127.0.0.1:{port}/mcp"
+        async with Client(url, mode="legacy", sampling_callback=sample, sampling_capabilities=tools) as client:
+            job = ok(
+                await client.call_tool("job_create", {"title": "Price", "description": "Q?", "job_type": "ONE_OFF"})
+            )
+            done = await poll_job(client, job["id"], completed)
+    [run] = done["runs"]
+    assert run["output"].startswith("https://acme.test/pricing: Pro plan $29/month")
+    assert run["usage"]["tool_calls"] == 1
+    assert [t.name for t in seen[0].tools or []] == ["pages_fetch_page"]
+    assert len(seen) == 2

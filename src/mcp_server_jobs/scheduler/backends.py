@@ -189,7 +189,7 @@ def build_backends(
         elif name == "sampling":
             from mcp_server_jobs.scheduler.sampling_backend import SamplingBackend
 
-            backends.append(SamplingBackend())
+            backends.append(SamplingBackend(agent_servers=agent_servers))
         elif name == "model":
             # Imported here: pydantic-ai and the provider SDKs take a moment to load.
             from mcp_server_jobs.scheduler.model_backend import ModelBackend
