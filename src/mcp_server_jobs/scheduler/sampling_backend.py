@@ -63,7 +63,8 @@ class SamplingBackend:
                 if "closed" not in str(exc).lower():
                     raise AgentError(f"the client's model refused or failed: {exc}") from exc
                 log.info("sampling client disconnected; dropping its session")
-                self._sessions.remove(session)
+                if session in self._sessions:  # a concurrent run may have dropped it already
+                    self._sessions.remove(session)
         raise BackendUnavailable("the sampling client disconnected")
 
     async def _sample(self, session: ServerSession, context: str) -> AgentResult:
