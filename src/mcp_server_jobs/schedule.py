@@ -93,6 +93,11 @@ def short_duration(delta: timedelta) -> str:
     return out or "0s"
 
 
+def seconds_text(seconds: int | None) -> str | None:
+    """`short_duration` of a number of seconds; None when there is none."""
+    return short_duration(timedelta(seconds=seconds)) if seconds else None
+
+
 def _plural(count: int, word: str) -> str:
     return f"{count} {word}" if count == 1 else f"{count} {word}s"
 

@@ -22,7 +22,7 @@ from mcp_server_jobs.scheduler.engine import Scheduler
 from mcp_server_jobs.scheduler.verdict import Verdict
 from mcp_server_jobs.server.app import build_server
 from mcp_server_jobs.store import SQLiteStore
-from tests.conftest import error_text, new_job, ok, poll_job
+from tests.conftest import error_text, new_job, ok, poll_job, wait_for
 
 pytestmark = pytest.mark.anyio
 
@@ -129,7 +129,9 @@ async def test_twenty_due_jobs_never_more_than_five_at_once(db_path: Path) -> No
     assert agent.most == 5
 
 
-async def test_a_locked_database_delays_runs_but_does_not_stop_the_scheduler(db_path: Path) -> None:
+async def test_a_locked_database_delays_runs_but_does_not_stop_the_scheduler(
+    db_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
     agent = SlowAgent()
     now = datetime.now(UTC)
     async with SQLiteStore(db_path, busy_timeout_ms=50) as store:
@@ -141,7 +143,7 @@ async def test_a_locked_database_delays_runs_but_does_not_stop_the_scheduler(db_
                 with pytest.raises(StoreError, match="database is locked"):
                     await store.create_job(new_job(now))
                 scheduler.poke()  # the dispatcher's claim meets the same lock, and must survive it
-                await anyio.sleep(0.3)
+                await wait_for(lambda: "dispatch failed" in caplog.text)
                 other.execute(
                     "INSERT INTO jobs (id, user_id, title, description, job_type, schedule, notify, status,"
                     " next_run_at, created_at, updated_at) SELECT 'job_locked01', 'local', 't', 'd',"

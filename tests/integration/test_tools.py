@@ -12,6 +12,7 @@ from mcp import Client
 
 from mcp_server_jobs.clock import FakeClock
 from mcp_server_jobs.models import InboxMessage, new_id
+from mcp_server_jobs.scheduler.model_backend import JOB_TOOLS
 from mcp_server_jobs.store import SQLiteStore
 from tests.conftest import START, ConnectFn, dump, error_text, ok
 
@@ -49,6 +50,7 @@ async def test_tool_list_publishes_schemas_descriptions_and_hints(connect: Conne
         assert "inbox_list" in client.instructions
         assert "every Monday" in client.instructions
     assert set(tools) == TOOLS
+    assert JOB_TOOLS == TOOLS  # the tools a job's agent must never get are exactly these
     for tool in tools.values():
         assert tool.description
         assert tool.output_schema is not None

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import datetime
 
 from mcp_server_jobs import lifecycle
 from mcp_server_jobs.clock import Clock
@@ -22,7 +22,7 @@ from mcp_server_jobs.models import (
     build_schedule,
     new_id,
 )
-from mcp_server_jobs.schedule import Schedule, format_local, short_duration
+from mcp_server_jobs.schedule import Schedule, format_local, seconds_text
 from mcp_server_jobs.scheduler.dependencies import affects_dependents, settle_dependents
 from mcp_server_jobs.server.requests import JobCreateRequest, JobUpdateRequest
 from mcp_server_jobs.store import JobFilter, JobStore, KeywordHit
@@ -309,11 +309,11 @@ def _merged_schedule(job: Job, given: ScheduleInput, now: datetime) -> Schedule:
     base = ScheduleInput(
         run_at=format_local(old.run_at, tz) if old.run_at and old.run_at > now else None,
         cron=old.cron,
-        every=_duration_text(old.every_seconds),
+        every=seconds_text(old.every_seconds),
         timezone=old.timezone,
         end_at=format_local(old.end_at, tz) if old.end_at else None,
         max_runs=old.max_runs,
-        timeout=_duration_text(old.timeout_seconds),
+        timeout=seconds_text(old.timeout_seconds),
     )
     overlay = given.model_dump(exclude_unset=True)
     if "delay" in overlay:
@@ -324,7 +324,3 @@ def _merged_schedule(job: Job, given: ScheduleInput, now: datetime) -> Schedule:
         base.cron = None
     merged = base.model_copy(update=overlay)
     return build_schedule(job.job_type, merged, job.schedule.timezone, now)
-
-
-def _duration_text(seconds: int | None) -> str | None:
-    return short_duration(timedelta(seconds=seconds)) if seconds else None

@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any, Literal
 from zoneinfo import ZoneInfo
 
 from pydantic import BaseModel, Field
 
 from mcp_server_jobs.models import Entity, InboxMessage, Job, JobStatus, JobType, Notify, Run, RunLimits, RunOutcome
-from mcp_server_jobs.schedule import Schedule, format_local, short_duration
+from mcp_server_jobs.schedule import Schedule, format_local, seconds_text
 
 OUTPUT_PREVIEW_CHARS = 4_000
 
@@ -139,15 +139,14 @@ def _local(when: datetime | None, tz: ZoneInfo) -> str | None:
 def schedule_view(schedule: Schedule) -> ScheduleView:
     """The schedule with its instants in its own timezone."""
     tz = schedule.tz
-    every = short_duration(timedelta(seconds=schedule.every_seconds)) if schedule.every_seconds else None
     return ScheduleView(
         run_at=_local(schedule.run_at, tz),
         cron=schedule.cron,
-        every=every,
+        every=seconds_text(schedule.every_seconds),
         timezone=schedule.timezone,
         end_at=_local(schedule.end_at, tz),
         max_runs=schedule.max_runs,
-        timeout=short_duration(timedelta(seconds=schedule.timeout_seconds)) if schedule.timeout_seconds else None,
+        timeout=seconds_text(schedule.timeout_seconds),
     )
 
 

@@ -456,7 +456,8 @@ class SQLiteStore(JobStore):
             rows = await self._rows(conn, q.SELECT_JOB, {"id": job_id, "user_id": user_id})
             if not rows:
                 raise JobNotFound(job_id)
-            started = await self._apply_claim(conn, row_to_job(rows[0]), decide(row_to_job(rows[0])))
+            job = row_to_job(rows[0])
+            started = await self._apply_claim(conn, job, decide(job))
         if started is None:
             raise Conflict("the run did not start; read the job again")
         return started
