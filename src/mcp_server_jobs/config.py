@@ -52,6 +52,9 @@ class Settings(BaseModel):
     mcp_agent_server: str | None = Field(default=None, max_length=2000)
     mcp_agent_tool: str = Field(default="run_agent", min_length=1, max_length=200)
     webhook: str | None = Field(default=None, max_length=2000, pattern=r"^https?://")
+    # "local" (MiniLM shipped with the server), "off" (words only), or an embeddings API by
+    # pydantic-ai name, e.g. "openai:text-embedding-3-small" (OPENAI_BASE_URL for compatible servers).
+    embeddings: str = Field(default="local", min_length=2, max_length=200, pattern=r"^(local|off|[\w-]+:\S+)$")
     # False: serve the tools only, while another process on the same database runs the jobs.
     run_jobs: bool = True
     max_concurrency: int = Field(default=5, ge=1, le=100)

@@ -367,6 +367,21 @@ class Job(NewJob):
     updated_at: datetime
 
 
+TEXT_FIELDS = frozenset({"title", "description", "end_condition", "related_entities"})
+"""The fields a job's search text (and its embedding) is made of."""
+
+
+def search_text(job: NewJob) -> str:
+    """What a job is about, as one passage: title first, so truncation keeps what matters most."""
+    parts = [job.title + ".", job.description]
+    if job.end_condition:
+        parts.append(f"Until: {job.end_condition}.")
+    entities = [e.name + (f" ({e.details})" if e.details else "") for e in job.related_entities]
+    if entities:
+        parts.append("About: " + "; ".join(entities) + ".")
+    return " ".join(parts)
+
+
 class JobChanges(BaseModel):
     """Fields to change on a job; only the fields explicitly set are written."""
 

@@ -137,7 +137,7 @@ async def test_retrieval_by_id_keywords_and_semantic(connect: ConnectFn) -> None
     assert "**Acme**" in by_entity["results"][0]["snippet"]
     assert both["results"] == []
     assert len(either["results"]) == 2
-    assert semantic["mode"] == "lexical"
+    assert semantic["mode"] == "hybrid"
     assert semantic["results"][0]["id"] == job["id"]
     assert filtered["results"] == []
 

@@ -14,12 +14,14 @@ from mcp.shared.subscriptions import ResourceUpdated
 from mcp_server_jobs import __version__
 from mcp_server_jobs.clock import Clock, SystemClock
 from mcp_server_jobs.config import Settings
+from mcp_server_jobs.embeddings import Embeddings
 from mcp_server_jobs.models import InboxMessage
 from mcp_server_jobs.scheduler.backends import Backend, build_backends
 from mcp_server_jobs.scheduler.decide import Policy
 from mcp_server_jobs.scheduler.engine import Scheduler
 from mcp_server_jobs.scheduler.sampling_backend import SamplingBackend
 from mcp_server_jobs.server import tools
+from mcp_server_jobs.server.retrieval import Retrieval
 from mcp_server_jobs.server.service import JobService
 from mcp_server_jobs.server.tooling import OfferSessions
 from mcp_server_jobs.store import SQLiteStore
@@ -82,6 +84,7 @@ def build_server(settings: Settings, *, clock: Clock | None = None) -> MCPServer
     """The MCP server for `settings`; the database opens when the server starts."""
     clock = clock or SystemClock()
     backends = backends_for(settings)
+    embeddings = Embeddings(settings.embeddings)
 
     @asynccontextmanager
     async def lifespan(_: MCPServer[Any]) -> AsyncIterator[tools.AppState]:
@@ -89,6 +92,7 @@ def build_server(settings: Settings, *, clock: Clock | None = None) -> MCPServer
             await bus.publish(ResourceUpdated(uri=INBOX_UNREAD))
 
         async with SQLiteStore(settings.db, clock=clock) as store, anyio.create_task_group() as group:
+            retrieval = Retrieval(store, embeddings)
             scheduler = Scheduler(
                 store,
                 clock,
@@ -104,7 +108,9 @@ def build_server(settings: Settings, *, clock: Clock | None = None) -> MCPServer
                 wake=scheduler.wake,
                 stop_run=scheduler.cancel_job_run,
                 backend_problem=scheduler.backend_problem,
+                retrieval=retrieval,
             )
+            await group.start(retrieval.serve)
             if settings.run_jobs:
                 await group.start(scheduler.serve)
             yield tools.AppState(settings=settings, service=service, scheduler=scheduler)

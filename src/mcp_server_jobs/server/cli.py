@@ -10,6 +10,8 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
+import anyio
+
 from mcp_server_jobs import __version__
 from mcp_server_jobs.config import KNOWN_BACKENDS, Settings, load_settings
 from mcp_server_jobs.errors import JobsError
@@ -33,6 +35,11 @@ def _settings_flags() -> argparse.ArgumentParser:
     flags.add_argument("--mcp-agent-server", help="MCP server (URL or command) whose tool runs an agent")
     flags.add_argument("--mcp-agent-tool", help="that server's tool to call with the prompt (default run_agent)")
     flags.add_argument("--webhook", help="URL that receives every inbox message as a JSON POST")
+    flags.add_argument(
+        "--embeddings",
+        help="for search by meaning: local (default, bundled MiniLM), off, or an API such as "
+        "openai:text-embedding-3-small (OPENAI_BASE_URL for any compatible server)",
+    )
     flags.add_argument("--max-concurrency", type=int, help="runs at once in this process (default 5)")
     flags.add_argument(
         "--run-jobs",
@@ -115,6 +122,7 @@ def doctor(settings: Settings) -> int:
         usable = usable or problem is None
         lines.append(f"  {backend.name}: " + ("ready" if problem is None else f"not usable: {problem}"))
     lines.append(f"agent servers: {_agent_servers_state(settings.agent_servers)}")
+    lines.append(f"search by meaning: {_embeddings_state(settings.embeddings)}")
     lines.append("ready: jobs will run" if usable else "NOT READY: due jobs will wait until a backend is usable")
     print("\n".join(lines))
     return 0 if usable else 1
@@ -130,6 +138,23 @@ def _database_state(path: Path) -> str:
     except sqlite3.Error as exc:
         return f"cannot be read: {exc}"
     return f"schema version {version}, {jobs} jobs"
+
+
+def _embeddings_state(spec: str) -> str:
+    from mcp_server_jobs.embeddings import Embeddings
+
+    async def check() -> str:
+        embeddings = Embeddings(spec)
+        embedder = await embeddings.get()
+        if embedder is None:
+            return f"unavailable, searches rank by words only: {embeddings.problem}"
+        try:
+            await embedder.embed(["a test sentence"])
+        except Exception as exc:  # whatever the endpoint raised, doctor reports it
+            return f"{embedder.model_id} loads but fails: {exc}"
+        return f"ready ({embedder.model_id})"
+
+    return anyio.run(check)
 
 
 def _agent_servers_state(path: Path | None) -> str:

@@ -8,8 +8,10 @@ from datetime import datetime
 
 from mcp_server_jobs import lifecycle
 from mcp_server_jobs.clock import Clock
+from mcp_server_jobs.embeddings import Embeddings
 from mcp_server_jobs.errors import Conflict, DependencyError, InvalidInput, JobNotFound
 from mcp_server_jobs.models import (
+    TEXT_FIELDS,
     InboxMessage,
     Job,
     JobChanges,
@@ -25,7 +27,8 @@ from mcp_server_jobs.models import (
 from mcp_server_jobs.schedule import Schedule, format_local, seconds_text
 from mcp_server_jobs.scheduler.dependencies import affects_dependents, settle_dependents
 from mcp_server_jobs.server.requests import JobCreateRequest, JobUpdateRequest
-from mcp_server_jobs.store import JobFilter, JobStore, KeywordHit
+from mcp_server_jobs.server.retrieval import Answer, Retrieval
+from mcp_server_jobs.store import JobFilter, JobStore, KeywordHit, SimilarHit
 
 _RETRIES = 5
 _EDITABLE = ("title", "description", "schedule", "end_condition", "depends_on", "related_entities", "notify",
@@ -39,6 +42,7 @@ class Created:
     job: Job
     is_existing: bool
     warnings: list[str] = field(default_factory=list)
+    similar: list[SimilarHit] = field(default_factory=list)
 
 
 async def _no_wake() -> None:
@@ -57,8 +61,10 @@ class JobService:
         wake: Callable[[], Awaitable[None]] = _no_wake,
         stop_run: Callable[[str], None] = lambda job_id: None,
         backend_problem: Callable[[], str | None] = lambda: None,
+        retrieval: Retrieval | None = None,
     ) -> None:
         self.store = store
+        self.retrieval = retrieval or Retrieval(store, Embeddings("off"))
         self.clock = clock
         self.default_timezone = default_timezone
         # Called after a change that may move the earliest due time, so the scheduler re-arms.
@@ -80,36 +86,45 @@ class JobService:
         status, reason = lifecycle.dependency_status(dependencies)
         if status is JobStatus.BLOCKED:
             raise DependencyError(f"depends_on: {reason}")
-        job, created = await self.store.create_job(
-            NewJob(
-                id=new_id("job"),
-                user_id=user_id,
-                title=request.title,
-                description=request.description,
-                job_type=request.job_type,
-                schedule=schedule,
-                end_condition=request.end_condition,
-                depends_on=depends_on,
-                related_entities=request.related_entities,
-                notify=request.notify,
-                metadata=request.metadata,
-                dedup_key=request.dedup_key,
-                status=status,
-                status_reason=reason,
-                next_run_at=schedule.first_run(now) if status is JobStatus.ACTIVE else None,
-                created_at=now,
-                limits=request.limits or RunLimits(),
-            )
+        new = NewJob(
+            id=new_id("job"),
+            user_id=user_id,
+            title=request.title,
+            description=request.description,
+            job_type=request.job_type,
+            schedule=schedule,
+            end_condition=request.end_condition,
+            depends_on=depends_on,
+            related_entities=request.related_entities,
+            notify=request.notify,
+            metadata=request.metadata,
+            dedup_key=request.dedup_key,
+            status=status,
+            status_reason=reason,
+            next_run_at=schedule.first_run(now) if status is JobStatus.ACTIVE else None,
+            created_at=now,
+            limits=request.limits or RunLimits(),
         )
+        vector = await self.retrieval.vector_of(new)
+        # Looked up before the insert, so the new job is not its own near-duplicate.
+        similar = await self.retrieval.similar_live(user_id, vector) if vector is not None else []
+        job, created = await self.store.create_job(new, vector)
         if created:
             await self.wake()
+        else:
+            similar = []  # nothing new was made: the dedup_key's job is the answer
         warnings = []
         if (problem := self.backend_problem()) is not None:
             warnings.append(
                 f"No agent backend can run jobs on this server yet ({problem}). The job is saved and will wait, "
                 "not fail; ask the person running the server to configure one (README: Backends)."
             )
-        return Created(job=job, is_existing=not created, warnings=warnings)
+        if similar:
+            warnings.append(
+                "The user already has live jobs much like this one (similar_jobs). The job was created; "
+                "ask whether they meant one of those, and cancel the copy if so."
+            )
+        return Created(job=job, is_existing=not created, warnings=warnings, similar=similar)
 
     async def _dependencies(self, user_id: str, depends_on: Sequence[str], *, of: str | None = None) -> list[Job]:
         """The user's jobs named in depends_on; refuses unknown ids, archived jobs and cycles."""
@@ -139,6 +154,10 @@ class JobService:
     ) -> list[KeywordHit]:
         """Jobs whose text contains the keywords (any or all of them)."""
         return await self.store.search_keywords(user_id, keywords.split(), match_all, where, limit)
+
+    async def search_meaning(self, user_id: str, query: str, where: JobFilter, limit: int) -> Answer:
+        """Jobs about what `query` describes, by meaning and by words."""
+        return await self.retrieval.search(user_id, query, where, limit)
 
     # --- change ---
 
@@ -252,8 +271,14 @@ class JobService:
             changes = await decide(job, now)
             if not changes.model_fields_set:
                 return job
+            vector = None
+            if changes.model_fields_set & TEXT_FIELDS:
+                edited = job.model_copy(update={name: getattr(changes, name) for name in changes.model_fields_set})
+                vector = await self.retrieval.vector_of(edited)
             try:
-                updated = await self.store.update_job(user_id, job_id, changes, expected_version=job.version)
+                updated = await self.store.update_job(
+                    user_id, job_id, changes, expected_version=job.version, vector=vector
+                )
             except Conflict:
                 continue
             if affects_dependents(job.status, updated.status):

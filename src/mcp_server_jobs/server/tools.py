@@ -35,6 +35,7 @@ from mcp_server_jobs.server.views import (
     MarkedRead,
     RunStarted,
     SearchResults,
+    SimilarJob,
     job_fields,
     job_view,
     message_view,
@@ -75,7 +76,13 @@ def _hits(hits: list[KeywordHit]) -> list[JobHit]:
 
 async def job_create(ctx: Context, request: JobCreateRequest) -> JobCreated:
     created = await state(ctx).service.create(current_user(ctx), request)
-    return JobCreated(**job_fields(created.job), is_existing=created.is_existing, warnings=created.warnings)
+    similar = [
+        SimilarJob(id=hit.job.id, title=hit.job.title, status=hit.job.status, similarity=round(hit.similarity, 3))
+        for hit in created.similar
+    ]
+    return JobCreated(
+        **job_fields(created.job), is_existing=created.is_existing, warnings=created.warnings, similar_jobs=similar
+    )
 
 
 async def job_retrieval_by_id(ctx: Context, request: JobGetRequest) -> JobDetail:
@@ -93,14 +100,14 @@ async def job_retrieval_by_keywords(ctx: Context, request: KeywordSearchRequest)
 
 
 async def job_retrieval_semantic(ctx: Context, request: SemanticSearchRequest) -> SearchResults:
-    hits = await state(ctx).service.search_keywords(
-        current_user(ctx), request.query, False, _filter(request.status, request.job_type), request.limit
+    answer = await state(ctx).service.search_meaning(
+        current_user(ctx), request.query, _filter(request.status, request.job_type), request.limit
     )
-    return SearchResults(
-        mode="lexical",
-        results=_hits(hits),
-        warnings=["ranked by shared words (BM25); meaning-based ranking is not enabled on this server"],
-    )
+    results = [
+        JobHit(**job_fields(f.job), score=f.score, matched=f.matched, snippet=f.snippet, similarity=f.similarity)
+        for f in answer.results
+    ]
+    return SearchResults(mode=answer.mode, results=results, warnings=answer.warnings)
 
 
 async def job_update(ctx: Context, request: JobUpdateRequest) -> JobView:
@@ -152,7 +159,8 @@ Pick job_type from the request:
   (ONE_OFF); the follow-up (ONE_OFF, schedule {"delay": "3d"}, depends_on [proposal id]);
   the escalation (depends_on [follow-up id])
 Confirm the returned schedule_text and next_runs with the user. Pass dedup_key when you might
-send the same call twice. Tell the user about any `warnings`."""
+send the same call twice. Tell the user about any `warnings`; if `similar_jobs` is not empty,
+ask whether the new job repeats one of them before leaving both."""
 
 TOOLS: list[tuple[str, Any, Any, ToolAnnotations, str]] = [
     (
@@ -167,8 +175,10 @@ TOOLS: list[tuple[str, Any, Any, ToolAnnotations, str]] = [
         SemanticSearchRequest,
         job_retrieval_semantic,
         READ,
-        "Find the user's jobs by what they are about, in the user's words (e.g. 'the invoice reminders'). "
-        "The answer's `mode` says how it was ranked.",
+        "Find the user's jobs by what they are about, in the user's words, even with none of the job's words "
+        "(e.g. 'that thing about chasing unpaid bills'). Ranks by meaning and by shared words together; each "
+        "result says which matched. `mode` is 'lexical' (with a warning) when meaning-based ranking is "
+        "unavailable.",
     ),
     (
         "job_retrieval_by_id",

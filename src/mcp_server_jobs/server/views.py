@@ -53,11 +53,23 @@ class JobView(BaseModel):
     updated_at: str
 
 
+class SimilarJob(BaseModel):
+    """A live job that says nearly the same as the one just created."""
+
+    id: str
+    title: str
+    status: JobStatus
+    similarity: float = Field(description="Cosine similarity of the two jobs' texts (1 = same meaning).")
+
+
 class JobCreated(JobView):
     """job_create's answer."""
 
     is_existing: bool = Field(description="True when dedup_key matched a live job, which is returned unchanged.")
     warnings: list[str] = Field(description="Things the user should know about this job (not errors).")
+    similar_jobs: list[SimilarJob] = Field(
+        description="The user's live jobs that look like copies of this one; ask before keeping both."
+    )
 
 
 class RunStarted(JobView):
@@ -96,6 +108,9 @@ class JobHit(JobView):
     score: float = Field(description="Relevance; higher is better (comparable within one answer).")
     matched: Literal["words", "meaning", "both"] = Field(description="How the job matched the query.")
     snippet: str | None = Field(description="The matching passage, matched words in **bold**.")
+    similarity: float | None = Field(
+        default=None, description="Cosine similarity of job and query when it matched by meaning (1 = same)."
+    )
 
 
 class SearchResults(BaseModel):

@@ -14,6 +14,9 @@ from datetime import datetime
 from types import TracebackType
 from typing import Self
 
+import numpy as np
+from numpy.typing import NDArray
+
 from mcp_server_jobs.models import InboxMessage, Job, JobChanges, JobStatus, JobType, NewJob, Run
 
 
@@ -33,6 +36,22 @@ class KeywordHit:
     job: Job
     snippet: str
     rank: float
+
+
+@dataclass(frozen=True)
+class Vector:
+    """A job's embedding (unit length) and the id of the model that made it."""
+
+    model: str
+    values: NDArray[np.float32]
+
+
+@dataclass(frozen=True)
+class SimilarHit:
+    """A job found by vector search, with its cosine similarity to the query (1 is identical)."""
+
+    job: Job
+    similarity: float
 
 
 @dataclass(frozen=True)
@@ -77,8 +96,8 @@ class JobStore(ABC):
     # --- jobs ---
 
     @abstractmethod
-    async def create_job(self, job: NewJob) -> tuple[Job, bool]:
-        """Insert `job` and its dependency edges; return (job, True).
+    async def create_job(self, job: NewJob, vector: Vector | None = None) -> tuple[Job, bool]:
+        """Insert `job`, its dependency edges and its `vector` (embedding of its text); return (job, True).
 
         If `job.dedup_key` is set and the user has a live job with that key, insert nothing and
         return (that job, False). Dependencies must already exist (checked by the caller).
@@ -106,11 +125,31 @@ class JobStore(ABC):
         """
 
     @abstractmethod
-    async def update_job(self, user_id: str, job_id: str, changes: JobChanges, *, expected_version: int) -> Job:
+    async def search_similar(
+        self, user_id: str, vector: Vector, where: JobFilter, limit: int, min_similarity: float
+    ) -> list[SimilarHit]:
+        """The user's jobs whose vectors (of `vector.model`) are nearest by cosine; best first.
+
+        Sees every process's writes. Jobs below `min_similarity` are left out.
+        """
+
+    @abstractmethod
+    async def jobs_without_vectors(self, model: str, limit: int) -> list[Job]:
+        """Jobs (any user) with no vector from `model`: never embedded, or by another model."""
+
+    @abstractmethod
+    async def put_vector(self, job: Job, vector: Vector) -> bool:
+        """Store `vector` for `job` if its text is still what `job` holds; True if written."""
+
+    @abstractmethod
+    async def update_job(
+        self, user_id: str, job_id: str, changes: JobChanges, *, expected_version: int, vector: Vector | None = None
+    ) -> Job:
         """Write the fields set in `changes` if the job is still at `expected_version`; return it.
 
         A status change is checked against the transition table (ForbiddenTransition). A job
         changed since it was read raises Conflict. Changing `depends_on` replaces the edges.
+        A change to the text stores `vector` for the new text, or drops the old one if None.
         """
 
     @abstractmethod

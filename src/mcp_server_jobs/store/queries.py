@@ -61,6 +61,32 @@ WHERE jobs_fts MATCH :query AND {JOB_FILTER}
 ORDER BY rank LIMIT :limit
 """
 
+# Written only while the job's text is still the text that was embedded (a back-fill can race an edit).
+PUT_VECTOR = """
+INSERT INTO job_vectors (job_pk, model, vector)
+SELECT pk, :model, :vector FROM jobs
+WHERE id = :id AND title = :title AND description = :description AND end_condition IS :end_condition
+  AND related_entities = :related_entities
+ON CONFLICT (job_pk) DO UPDATE SET model = excluded.model, vector = excluded.vector
+"""
+
+DELETE_VECTOR = "DELETE FROM job_vectors WHERE job_pk = (SELECT pk FROM jobs WHERE id = :id)"
+
+SELECT_WITHOUT_VECTORS = f"""
+SELECT {JOB_COLUMNS} FROM jobs LEFT JOIN job_vectors v ON v.job_pk = jobs.pk
+WHERE v.model IS NOT :model ORDER BY jobs.pk LIMIT :limit
+"""
+
+COUNT_JOBS = "SELECT count(*) FROM jobs"
+
+# What an in-memory vector index needs of the jobs changed since it last looked.
+SELECT_INDEX_CHANGES = """
+SELECT jobs.pk, jobs.id, jobs.user_id, jobs.status, jobs.job_type, jobs.change_seq,
+       CASE WHEN v.model = :model THEN v.vector END AS vector
+FROM jobs LEFT JOIN job_vectors v ON v.job_pk = jobs.pk
+WHERE jobs.change_seq > :since ORDER BY jobs.change_seq LIMIT :limit
+"""
+
 SELECT_STATUS_VERSION = "SELECT status, version FROM jobs WHERE id = :id AND user_id = :user_id"
 
 DEPENDENCY_CLOSURE = """

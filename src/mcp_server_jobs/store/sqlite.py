@@ -8,6 +8,7 @@ import sqlite3
 from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime
+from functools import partial
 from importlib import resources
 from pathlib import Path
 from typing import Any
@@ -19,6 +20,7 @@ from mcp_server_jobs import lifecycle
 from mcp_server_jobs.clock import Clock, SystemClock
 from mcp_server_jobs.errors import Conflict, InvalidInput, JobNotFound, MessageNotFound, StoreError
 from mcp_server_jobs.models import (
+    TEXT_FIELDS,
     Entity,
     InboxMessage,
     Job,
@@ -34,9 +36,20 @@ from mcp_server_jobs.models import (
 )
 from mcp_server_jobs.schedule import Schedule
 from mcp_server_jobs.store import queries as q
-from mcp_server_jobs.store.base import Claim, ClaimDecision, JobFilter, JobStore, KeywordHit, RunDecision
+from mcp_server_jobs.store.base import (
+    Claim,
+    ClaimDecision,
+    JobFilter,
+    JobStore,
+    KeywordHit,
+    RunDecision,
+    SimilarHit,
+    Vector,
+)
+from mcp_server_jobs.store.vectors import IndexRow, VectorIndex, to_blob
 
 MAX_QUERY_TERMS = 32
+_INDEX_PAGE = 5_000
 
 
 def to_db(when: datetime | None) -> str | None:
@@ -221,6 +234,16 @@ def _run_params(run: Run) -> dict[str, Any]:
     }
 
 
+def _vector_params(job: NewJob, vector: Vector) -> dict[str, Any]:
+    params = _job_params(job)
+    return {
+        "id": job.id,
+        "model": vector.model,
+        "vector": to_blob(vector.values),
+        **{name: params[name] for name in ("title", "description", "end_condition", "related_entities")},
+    }
+
+
 def _filter_params(where: JobFilter) -> dict[str, Any]:
     return {
         "statuses": json.dumps([s.value for s in where.statuses]),
@@ -240,6 +263,8 @@ class SQLiteStore(JobStore):
         self._conn: aiosqlite.Connection | None = None
         # One connection is shared by every task of the process: a transaction must not interleave.
         self._lock = anyio.Lock()
+        self._index: VectorIndex | None = None
+        self._index_lock = anyio.Lock()
 
     async def open(self) -> None:
         """Connect, set WAL and foreign keys, apply pending migrations."""
@@ -333,7 +358,7 @@ class SQLiteStore(JobStore):
 
     # --- jobs ---
 
-    async def create_job(self, job: NewJob) -> tuple[Job, bool]:
+    async def create_job(self, job: NewJob, vector: Vector | None = None) -> tuple[Job, bool]:
         async with self._transaction() as conn:
             if job.dedup_key is not None:
                 rows = await self._rows(
@@ -346,6 +371,8 @@ class SQLiteStore(JobStore):
                 await conn.execute(
                     q.INSERT_DEPENDENCY, {"job_id": job.id, "depends_on": dependency, "position": position}
                 )
+            if vector is not None:
+                await conn.execute(q.PUT_VECTOR, _vector_params(job, vector))
             rows = await self._rows(conn, q.SELECT_JOB, {"id": job.id, "user_id": job.user_id})
         return row_to_job(rows[0]), True
 
@@ -376,7 +403,58 @@ class SQLiteStore(JobStore):
         rows = await self._query(q.SEARCH_JOBS, params)
         return [KeywordHit(job=row_to_job(row), snippet=row["snippet"], rank=row["rank"]) for row in rows]
 
-    async def update_job(self, user_id: str, job_id: str, changes: JobChanges, *, expected_version: int) -> Job:
+    async def search_similar(
+        self, user_id: str, vector: Vector, where: JobFilter, limit: int, min_similarity: float
+    ) -> list[SimilarHit]:
+        async with self._index_lock:
+            index = await self._current_index(vector.model)
+            search = partial(
+                index.search,
+                user_id,
+                vector.values,
+                statuses=where.statuses,
+                job_types=where.job_types,
+                include_archived=where.include_archived,
+                limit=limit,
+                min_similarity=min_similarity,
+            )
+            # numpy lets go of the GIL for the product: other requests go on meanwhile.
+            found = await anyio.to_thread.run_sync(search)
+        jobs = {job.id: job for job in await self.get_jobs(user_id, [job_id for job_id, _ in found])}
+        return [SimilarHit(job=jobs[job_id], similarity=score) for job_id, score in found if job_id in jobs]
+
+    async def _current_index(self, model: str) -> VectorIndex:
+        """The vector index of `model`, with every change committed so far taken in."""
+        if self._index is None or self._index.model != model:
+            self._index = VectorIndex(model)
+            self._index.reserve((await self._query(q.COUNT_JOBS, {}))[0][0])
+        index = self._index
+        while True:
+            rows = await self._query(
+                q.SELECT_INDEX_CHANGES, {"model": model, "since": index.seen, "limit": _INDEX_PAGE}
+            )
+            index.apply(
+                IndexRow(
+                    pk=r["pk"], job_id=r["id"], user_id=r["user_id"], status=r["status"], job_type=r["job_type"],
+                    change_seq=r["change_seq"], vector=r["vector"],
+                )
+                for r in rows
+            )  # fmt: skip
+            if len(rows) < _INDEX_PAGE:
+                return index
+
+    async def jobs_without_vectors(self, model: str, limit: int) -> list[Job]:
+        rows = await self._query(q.SELECT_WITHOUT_VECTORS, {"model": model, "limit": limit})
+        return [row_to_job(row) for row in rows]
+
+    async def put_vector(self, job: Job, vector: Vector) -> bool:
+        async with self._transaction() as conn:
+            cursor = await conn.execute(q.PUT_VECTOR, _vector_params(job, vector))
+            return cursor.rowcount > 0
+
+    async def update_job(
+        self, user_id: str, job_id: str, changes: JobChanges, *, expected_version: int, vector: Vector | None = None
+    ) -> Job:
         async with self._transaction() as conn:
             rows = await self._rows(conn, q.SELECT_STATUS_VERSION, {"id": job_id, "user_id": user_id})
             if not rows:
@@ -385,7 +463,13 @@ class SQLiteStore(JobStore):
                 raise Conflict()
             await self._write_changes(conn, job_id, JobStatus(rows[0]["status"]), changes)
             rows = await self._rows(conn, q.SELECT_JOB, {"id": job_id, "user_id": user_id})
-        return row_to_job(rows[0])
+            job = row_to_job(rows[0])
+            if changes.model_fields_set & TEXT_FIELDS:
+                # A vector always describes the job's current text, or there is none (back-filled later).
+                await conn.execute(q.DELETE_VECTOR, {"id": job_id})
+                if vector is not None:
+                    await conn.execute(q.PUT_VECTOR, _vector_params(job, vector))
+        return job
 
     async def _write_changes(
         self, conn: aiosqlite.Connection, job_id: str, current: JobStatus, changes: JobChanges
