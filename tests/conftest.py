@@ -37,6 +37,20 @@ def anyio_backend() -> str:
     return "asyncio"
 
 
+_REPORTS = pytest.StashKey[list[str]]()
+
+
+@pytest.fixture
+def report(request: pytest.FixtureRequest) -> Callable[[str], None]:
+    """Add lines to the summary printed at the end of the run (measurements a test makes)."""
+    return request.config.stash.setdefault(_REPORTS, []).append
+
+
+def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter, config: pytest.Config) -> None:
+    for line in config.stash.get(_REPORTS, []):
+        terminalreporter.write_line(line)
+
+
 @pytest.fixture
 def clock() -> FakeClock:
     return FakeClock(START)
@@ -58,8 +72,8 @@ def connect(db_path: Path, clock: FakeClock) -> ConnectFn:
     """
 
     @asynccontextmanager
-    async def _connect(user: str = "local", timezone: str = "Europe/Paris") -> AsyncIterator[Client]:
-        settings = Settings(db=db_path, user=user, timezone=timezone, run_jobs=False)
+    async def _connect(user: str = "local", timezone: str = "Europe/Paris", **overrides: Any) -> AsyncIterator[Client]:
+        settings = Settings(db=db_path, user=user, timezone=timezone, run_jobs=False, **overrides)
         async with Client(build_server(settings, clock=clock)) as client:
             yield client
 

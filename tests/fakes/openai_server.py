@@ -1,17 +1,22 @@
-"""A small OpenAI-compatible Chat Completions server on 127.0.0.1 that answers from a script.
+"""A small OpenAI-compatible server on 127.0.0.1: Chat Completions from a script, and embeddings.
 
 It stands in for an LLM provider so the real client path (pydantic-ai → openai SDK → HTTP) runs.
+Its embeddings hash each word into one of 64 dimensions: texts sharing words are near.
 """
 
 from __future__ import annotations
 
+import base64
+import hashlib
 import json
+import re
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
 import anyio
+import numpy as np
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse
@@ -66,6 +71,24 @@ class FakeOpenAI:
     requests: list[dict[str, Any]] = field(default_factory=list)
     url: str = ""
     busy: int = 0
+    embedding_inputs: list[str] = field(default_factory=list)
+    embeddings_error: Reply | None = None  # answer every embeddings request with this error while set
+
+    async def _embeddings(self, request: Request) -> JSONResponse:
+        body = await request.json()
+        if self.embeddings_error is not None:
+            return JSONResponse(self.embeddings_error.body, status_code=self.embeddings_error.status)
+        inputs = [body["input"]] if isinstance(body["input"], str) else body["input"]
+        self.embedding_inputs.extend(inputs)
+        data = []
+        for index, text in enumerate(inputs):
+            vector = word_hash_vector(text)
+            encoded: Any = vector.tolist()
+            if body.get("encoding_format") == "base64":
+                encoded = base64.b64encode(vector.astype("<f4").tobytes()).decode()
+            data.append({"object": "embedding", "index": index, "embedding": encoded})
+        usage = {"prompt_tokens": len(inputs), "total_tokens": len(inputs)}
+        return JSONResponse({"object": "list", "model": body["model"], "data": data, "usage": usage})
 
     async def _chat(self, request: Request) -> JSONResponse:
         self.busy += 1
@@ -85,11 +108,24 @@ class FakeOpenAI:
         return JSONResponse(reply.body, status_code=reply.status)
 
 
+def word_hash_vector(text: str, dim: int = 64) -> np.ndarray[Any, np.dtype[np.float32]]:
+    """A bag-of-words vector: each lower-cased word adds 1 to the dimension its hash picks."""
+    vector = np.zeros(dim, dtype=np.float32)
+    for word in re.findall(r"\w+", text.lower()):
+        vector[int(hashlib.sha256(word.encode()).hexdigest(), 16) % dim] += 1.0
+    return vector
+
+
 @asynccontextmanager
 async def fake_openai() -> AsyncIterator[FakeOpenAI]:
     """Serve a FakeOpenAI on a free loopback port for the duration of the block."""
     fake = FakeOpenAI()
-    app = Starlette(routes=[Route("/v1/chat/completions", fake._chat, methods=["POST"])])
+    app = Starlette(
+        routes=[
+            Route("/v1/chat/completions", fake._chat, methods=["POST"]),
+            Route("/v1/embeddings", fake._embeddings, methods=["POST"]),
+        ]
+    )
     async with serve(app, idle=lambda: fake.busy == 0) as url:
         fake.url = f"{url}/v1"
         yield fake

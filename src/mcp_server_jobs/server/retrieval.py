@@ -108,6 +108,7 @@ class Retrieval:
         self.store = store
         self.embeddings = embeddings
         self._backfill_wanted = anyio.Event()
+        self._missing = False  # some job went without its vector since the last back-fill
 
     async def problem(self) -> str | None:
         """Why meaning-based search is unavailable, or None when it works."""
@@ -116,16 +117,24 @@ class Retrieval:
 
     async def vector(self, text: str) -> Vector | None:
         """The embedding of `text`, or None when there is no working model (the job is back-filled later)."""
+        vector, _ = await self._embed(text)
+        return vector
+
+    async def _embed(self, text: str) -> tuple[Vector | None, str | None]:
+        """The embedding of `text`, or None and why not."""
         embedder = await self.embeddings.get()
         if embedder is None:
-            return None
+            return None, self.embeddings.problem
         try:
             values = await embedder.embed([text])
         except EmbeddingError as exc:
             log.warning("no vector for now: %s", exc)
+            self._missing = True
+            return None, str(exc)
+        if self._missing:
+            # The model answers again: embed what was written while it did not.
             self._backfill_wanted.set()
-            return None
-        return Vector(model=embedder.model_id, values=values[0])
+        return Vector(model=embedder.model_id, values=values[0]), None
 
     async def vector_of(self, job: NewJob) -> Vector | None:
         """The embedding of a job's text."""
@@ -137,9 +146,8 @@ class Retrieval:
         if not words:
             raise InvalidInput("query has no words to search for; describe the job in a few words")
         topic = topic_words(query)
-        vector = await self.vector(query)
+        vector, reason = await self._embed(query)
         if vector is None:
-            reason = self.embeddings.problem or "the embedding model failed on this query"
             hits = await self.store.search_keywords(user_id, topic or words, False, where, limit)
             answer = fuse(hits, [], limit)
             return Answer("lexical", answer, [f"ranked by shared words only (BM25): {reason}"])
@@ -169,19 +177,21 @@ class Retrieval:
         return written
 
     async def serve(self, *, task_status: TaskStatus[None] = anyio.TASK_STATUS_IGNORED) -> None:
-        """Load the model, back-fill vectors, and back-fill again whenever an embedding failed."""
+        """Load the model and back-fill vectors; again once the model answers after failing."""
         task_status.started()
         await self.embeddings.get()
         if self.embeddings.problem:
             log.warning("semantic search answers by words only: %s", self.embeddings.problem)
         while True:
             self._backfill_wanted = anyio.Event()
+            self._missing = False
             try:
                 written = await self.backfill()
                 if written:
                     log.info("embedded %d jobs", written)
+                await self._backfill_wanted.wait()
             except (EmbeddingError, StoreError) as exc:
                 log.warning("back-fill of job vectors failed, retrying in %.0f s: %s", BACKFILL_RETRY_SECONDS, exc)
-                await anyio.sleep(BACKFILL_RETRY_SECONDS)
-                continue
-            await self._backfill_wanted.wait()
+                self._missing = True
+                with anyio.move_on_after(BACKFILL_RETRY_SECONDS):
+                    await self._backfill_wanted.wait()
