@@ -12,6 +12,7 @@ from mcp import Client
 
 from mcp_server_jobs import embeddings
 from mcp_server_jobs.embeddings import LOCAL_MODEL_ID
+from mcp_server_jobs.server import retrieval
 from mcp_server_jobs.store import queries as q
 from mcp_server_jobs.store.sqlite import _job_params, _migrations, _statements
 from tests.conftest import START, ConnectFn, error_text, new_job, ok, wait_for
@@ -93,6 +94,25 @@ async def test_each_result_says_whether_it_matched_by_words_meaning_or_both(conn
     scores = [r["score"] for r in both["results"]]
     assert scores == sorted(scores, reverse=True)
     assert 0 < scores[-1] <= scores[0] <= 1
+
+
+async def test_a_word_in_very_many_jobs_is_left_to_meaning(connect: ConnectFn, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(retrieval, "COMMON_WORD_JOBS", 1)  # "invoices" below is in two jobs: common
+    async with connect() as client:
+        invoices = await create(client, INVOICES)
+        await create(
+            client,
+            INVOICES,
+            title="Supplier invoices",
+            description="Pay supplier invoices on Friday.",
+            related_entities=[],
+        )
+        common = await search(client, "invoices")
+        telling = await search(client, "Acme invoices")
+    assert {r["matched"] for r in common["results"]} == {"meaning"}
+    assert telling["results"][0]["id"] == invoices["id"]
+    assert telling["results"][0]["matched"] == "both"
+    assert telling["results"][0]["snippet"].startswith("**Acme** Corp")
 
 
 async def test_filters_apply_before_ranking(connect: ConnectFn) -> None:

@@ -36,6 +36,7 @@ from mcp_server_jobs.server.views import (
     RunStarted,
     SearchResults,
     SimilarJob,
+    hit_view,
     job_fields,
     job_view,
     message_view,
@@ -68,7 +69,7 @@ def _filter(statuses: Any, job_types: Any) -> JobFilter:
 
 
 def _hits(hits: list[KeywordHit]) -> list[JobHit]:
-    return [JobHit(**job_fields(h.job), score=round(-h.rank, 4), matched="words", snippet=h.snippet) for h in hits]
+    return [hit_view(h.job, round(-h.rank, 4), "words", h.snippet) for h in hits]
 
 
 # --- handlers (each takes the validated request) ----------------------------------------------
@@ -103,10 +104,7 @@ async def job_retrieval_semantic(ctx: Context, request: SemanticSearchRequest) -
     answer = await state(ctx).service.search_meaning(
         current_user(ctx), request.query, _filter(request.status, request.job_type), request.limit
     )
-    results = [
-        JobHit(**job_fields(f.job), score=f.score, matched=f.matched, snippet=f.snippet, similarity=f.similarity)
-        for f in answer.results
-    ]
+    results = [hit_view(f.job, f.score, f.matched, f.snippet, f.similarity) for f in answer.results]
     return SearchResults(mode=answer.mode, results=results, warnings=answer.warnings)
 
 

@@ -12,6 +12,7 @@ from mcp_server_jobs.models import Entity, InboxMessage, Job, JobStatus, JobType
 from mcp_server_jobs.schedule import Schedule, format_local, seconds_text
 
 OUTPUT_PREVIEW_CHARS = 4_000
+HIT_DESCRIPTION_CHARS = 300
 
 
 class ScheduleView(BaseModel):
@@ -102,9 +103,17 @@ class JobDetail(JobView):
     runs: list[RunView]
 
 
-class JobHit(JobView):
-    """A search result."""
+class JobHit(BaseModel):
+    """A search result: enough to recognise the job; job_retrieval_by_id gives the rest."""
 
+    id: str
+    title: str
+    description: str = Field(description=f"The first {HIT_DESCRIPTION_CHARS} characters of the description.")
+    job_type: JobType
+    status: JobStatus
+    schedule_text: str = Field(description="The schedule in one sentence.")
+    next_run_at: str | None = Field(description="The next run, ISO 8601 in the job's timezone; null if none.")
+    last_run_at: str | None
     score: float = Field(description="Relevance; higher is better (comparable within one answer).")
     matched: Literal["words", "meaning", "both"] = Field(description="How the job matched the query.")
     snippet: str | None = Field(description="The matching passage, matched words in **bold**.")
@@ -193,6 +202,34 @@ def job_fields(job: Job) -> dict[str, Any]:
         "created_at": format_local(job.created_at, tz),
         "updated_at": format_local(job.updated_at, tz),
     }
+
+
+def hit_view(
+    job: Job,
+    score: float,
+    matched: Literal["words", "meaning", "both"],
+    snippet: str | None,
+    similarity: float | None = None,
+) -> JobHit:
+    """A search result for `job`."""
+    tz = job.schedule.tz
+    description = job.description
+    if len(description) > HIT_DESCRIPTION_CHARS:
+        description = description[: HIT_DESCRIPTION_CHARS - 1] + "…"
+    return JobHit(
+        id=job.id,
+        title=job.title,
+        description=description,
+        job_type=job.job_type,
+        status=job.status,
+        schedule_text=job.schedule.describe(),
+        next_run_at=_local(job.next_run_at, tz),
+        last_run_at=_local(job.last_run_at, tz),
+        score=score,
+        matched=matched,
+        snippet=snippet,
+        similarity=similarity,
+    )
 
 
 def job_view(job: Job) -> JobView:

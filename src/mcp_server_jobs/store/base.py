@@ -125,6 +125,10 @@ class JobStore(ABC):
         """
 
     @abstractmethod
+    async def word_counts(self, words: Sequence[str]) -> dict[str, int]:
+        """How many jobs (of any user) contain each word, as full-text search matches it."""
+
+    @abstractmethod
     async def search_similar(
         self, user_id: str, vector: Vector, where: JobFilter, limit: int, min_similarity: float
     ) -> list[SimilarHit]:

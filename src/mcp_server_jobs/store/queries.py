@@ -41,9 +41,10 @@ WHERE jobs.user_id = :user_id AND jobs.dedup_key = :dedup_key
   AND jobs.status IN ('PENDING', 'ACTIVE', 'IN_PROGRESS', 'PAUSED', 'BLOCKED')
 """
 
+# The unary + keeps the planner off the (user_id, ...) index: one user may own every row.
 SELECT_JOBS_BY_IDS = f"""
 SELECT {JOB_COLUMNS} FROM jobs
-WHERE jobs.user_id = :user_id AND jobs.id IN (SELECT value FROM json_each(:ids))
+WHERE +jobs.user_id = :user_id AND jobs.id IN (SELECT value FROM json_each(:ids))
 """
 
 LIST_JOBS = f"""
@@ -86,6 +87,8 @@ SELECT jobs.pk, jobs.id, jobs.user_id, jobs.status, jobs.job_type, jobs.change_s
 FROM jobs LEFT JOIN job_vectors v ON v.job_pk = jobs.pk
 WHERE jobs.change_seq > :since ORDER BY jobs.change_seq LIMIT :limit
 """
+
+COUNT_MATCHES = "SELECT count(*) FROM jobs_fts WHERE jobs_fts MATCH :query"
 
 SELECT_STATUS_VERSION = "SELECT status, version FROM jobs WHERE id = :id AND user_id = :user_id"
 

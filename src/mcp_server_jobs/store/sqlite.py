@@ -50,6 +50,7 @@ from mcp_server_jobs.store.vectors import IndexRow, VectorIndex, to_blob
 
 MAX_QUERY_TERMS = 32
 _INDEX_PAGE = 5_000
+_INLINE_SEARCH_ROWS = 20_000  # below this a search takes well under a millisecond
 
 
 def to_db(when: datetime | None) -> str | None:
@@ -403,6 +404,13 @@ class SQLiteStore(JobStore):
         rows = await self._query(q.SEARCH_JOBS, params)
         return [KeywordHit(job=row_to_job(row), snippet=row["snippet"], rank=row["rank"]) for row in rows]
 
+    async def word_counts(self, words: Sequence[str]) -> dict[str, int]:
+        counts = {}
+        async with self._connection() as conn:
+            for word in words:
+                counts[word] = await self._scalar(conn, q.COUNT_MATCHES, {"query": fts_query([word], False)})
+        return counts
+
     async def search_similar(
         self, user_id: str, vector: Vector, where: JobFilter, limit: int, min_similarity: float
     ) -> list[SimilarHit]:
@@ -418,8 +426,8 @@ class SQLiteStore(JobStore):
                 limit=limit,
                 min_similarity=min_similarity,
             )
-            # numpy lets go of the GIL for the product: other requests go on meanwhile.
-            found = await anyio.to_thread.run_sync(search)
+            # A large product goes to a worker thread (numpy lets go of the GIL) so other requests go on.
+            found = await anyio.to_thread.run_sync(search) if len(index) > _INLINE_SEARCH_ROWS else search()
         jobs = {job.id: job for job in await self.get_jobs(user_id, [job_id for job_id, _ in found])}
         return [SimilarHit(job=jobs[job_id], similarity=score) for job_id, score in found if job_id in jobs]
 
@@ -427,7 +435,8 @@ class SQLiteStore(JobStore):
         """The vector index of `model`, with every change committed so far taken in."""
         if self._index is None or self._index.model != model:
             self._index = VectorIndex(model)
-            self._index.reserve((await self._query(q.COUNT_JOBS, {}))[0][0])
+            count = (await self._query(q.COUNT_JOBS, {}))[0][0]
+            self._index.reserve(count + count // 8 + 1024)  # room to grow before a copy
         index = self._index
         while True:
             rows = await self._query(

@@ -129,7 +129,7 @@ class VectorIndex:
         query = np.asarray(vector, dtype=np.float32)
         # A full matrix-vector product streams memory once; gathering rows first only pays
         # when the filters leave a small part of it.
-        scores = (self._matrix[:n] @ query)[rows] if rows.size * 3 > n else self._matrix[rows] @ query
+        scores = (self._matrix[:n] @ query)[rows] if rows.size * 3 > n else np.take(self._matrix, rows, axis=0) @ query
         keep = scores >= min_similarity
         rows, scores = rows[keep], scores[keep]
         if rows.size > limit:
