@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import importlib.util
+import os
 import threading
 from collections.abc import Sequence
 from importlib import resources
@@ -120,9 +121,11 @@ def _load_local(path: Path) -> LocalEmbedder:
         if digest != LOCAL_MODEL_SHA256:
             raise EmbeddingError(f"{path} has sha256 {digest}, expected {LOCAL_MODEL_SHA256}; reinstall it")
         options = onnxruntime.SessionOptions()
-        # One thread per inference: searches are small and the scheduler shares the cores.
-        options.intra_op_num_threads = 1
+        # Two threads cut a job text's embedding from ~15 to ~10 ms on 2 cores; without spinning,
+        # the threads sleep between calls instead of burning the cores the scheduler shares.
+        options.intra_op_num_threads = min(2, os.cpu_count() or 1)
         options.inter_op_num_threads = 1
+        options.add_session_config_entry("session.intra_op.allow_spinning", "0")
         session = onnxruntime.InferenceSession(data, options, providers=["CPUExecutionProvider"])
         tokenizer = resources.files("mcp_server_jobs") / "data" / "minilm_tokenizer.json"
         with resources.as_file(tokenizer) as tokenizer_path:

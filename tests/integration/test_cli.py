@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 
+from mcp_server_jobs.embeddings import LOCAL_MODEL_ID
 from mcp_server_jobs.store import SQLiteStore
 from mcp_server_jobs.store.sqlite import schema_version
 from tests.conftest import START, new_job
@@ -28,7 +29,15 @@ def test_doctor_says_why_jobs_would_not_run(tmp_path: Path) -> None:
     assert "not created yet" in result.stdout
     assert "timezone: Europe/Paris" in result.stdout
     assert "model: not usable: no model set" in result.stdout
+    assert f"search by meaning: ready ({LOCAL_MODEL_ID})" in result.stdout
     assert "NOT READY" in result.stdout
+
+
+def test_doctor_says_when_search_is_by_words_only(tmp_path: Path) -> None:
+    result = run("doctor", "--db", str(tmp_path / "jobs.db"), "--embeddings", "off")
+    assert "search by meaning: unavailable, searches rank by words only: meaning-based search is turned off" in (
+        result.stdout
+    )
 
 
 def test_doctor_with_a_missing_key_names_it(tmp_path: Path) -> None:

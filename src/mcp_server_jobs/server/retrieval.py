@@ -22,7 +22,7 @@ RRF_K = 60  # the constant of Cormack et al.
 # A rank among shared words counts half a rank among meanings: people describe a job they half
 # remember in other words, so word matches are mostly incidental (docs/decisions.md, the measurements).
 WORDS_WEIGHT = 0.5
-CANDIDATES = 50  # how deep each list goes before fusion
+CANDIDATES = 20  # how deep each list goes before fusion (deeper ranks add under 1/80 each)
 # Below this cosine a MiniLM neighbour is as likely noise as meaning (measured on tests/data).
 MIN_SIMILARITY = 0.25
 # Two jobs this close say the same thing in other words (see docs/decisions.md for the measurements).
@@ -113,11 +113,6 @@ class Retrieval:
         self._backfill_wanted = anyio.Event()
         self._missing = False  # some job went without its vector since the last back-fill
 
-    async def problem(self) -> str | None:
-        """Why meaning-based search is unavailable, or None when it works."""
-        await self.embeddings.get()
-        return self.embeddings.problem
-
     async def vector(self, text: str) -> Vector | None:
         """The embedding of `text`, or None when there is no working model (the job is back-filled later)."""
         vector, _ = await self._embed(text)
@@ -164,10 +159,9 @@ class Retrieval:
         counts = await self.store.word_counts(words)
         return [w for w in words if counts[w] <= COMMON_WORD_JOBS]
 
-    async def similar_live(self, user_id: str, vector: Vector, exclude: str | None = None) -> list[SimilarHit]:
-        """The user's live jobs that say nearly the same as `vector`."""
-        hits = await self.store.search_similar(user_id, vector, JobFilter(statuses=LIVE), 4, DUPLICATE_SIMILARITY)
-        return [hit for hit in hits if hit.job.id != exclude][:3]
+    async def similar_live(self, user_id: str, vector: Vector) -> list[SimilarHit]:
+        """The user's live jobs (at most 3) that say nearly the same as `vector`."""
+        return await self.store.search_similar(user_id, vector, JobFilter(statuses=LIVE), 3, DUPLICATE_SIMILARITY)
 
     async def backfill(self) -> int:
         """Embed every job that has no vector from the current model; returns how many were written."""

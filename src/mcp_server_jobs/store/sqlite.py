@@ -8,7 +8,6 @@ import sqlite3
 from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime
-from functools import partial
 from importlib import resources
 from pathlib import Path
 from typing import Any
@@ -50,7 +49,6 @@ from mcp_server_jobs.store.vectors import IndexRow, VectorIndex, to_blob
 
 MAX_QUERY_TERMS = 32
 _INDEX_PAGE = 5_000
-_INLINE_SEARCH_ROWS = 20_000  # below this a search takes well under a millisecond
 
 
 def to_db(when: datetime | None) -> str | None:
@@ -416,8 +414,8 @@ class SQLiteStore(JobStore):
     ) -> list[SimilarHit]:
         async with self._index_lock:
             index = await self._current_index(vector.model)
-            search = partial(
-                index.search,
+            # On the event loop: 13 ms at 100k vectors, and a worker thread added 4 ms to every search here.
+            found = index.search(
                 user_id,
                 vector.values,
                 statuses=where.statuses,
@@ -426,8 +424,6 @@ class SQLiteStore(JobStore):
                 limit=limit,
                 min_similarity=min_similarity,
             )
-            # A large product goes to a worker thread (numpy lets go of the GIL) so other requests go on.
-            found = await anyio.to_thread.run_sync(search) if len(index) > _INLINE_SEARCH_ROWS else search()
         jobs = {job.id: job for job in await self.get_jobs(user_id, [job_id for job_id, _ in found])}
         return [SimilarHit(job=jobs[job_id], similarity=score) for job_id, score in found if job_id in jobs]
 
