@@ -18,9 +18,10 @@ TARGETS = {
     ("lateness", "p99_ms"): (100.0, "≤"),
     ("drain", "runs_per_second"): (300.0, "≥"),
     ("idle", "cpu_percent_of_a_core"): (1.0, "≤"),
-    ("search 100,000 jobs", "semantic_p50_ms"): (30.0, "≤"),
-    ("search 100,000 jobs", "keyword_p50_ms"): (20.0, "≤"),
+    **{(name, "semantic_p50_ms"): (30.0, "≤") for name in ("search 100,000 jobs", "search 100,000 jobs, 100 users")},
+    **{(name, "keyword_p50_ms"): (20.0, "≤") for name in ("search 100,000 jobs", "search 100,000 jobs, 100 users")},
     **{(f"search {size:,} jobs", "job_create_p50_ms"): (15.0, "≤") for size in search.SIZES},
+    ("search 100,000 jobs, 100 users", "job_create_p50_ms"): (15.0, "≤"),
 }
 
 
@@ -58,7 +59,8 @@ def render(results: dict[str, dict[str, float]], command: str) -> str:
         "",
         "## Retrieval (local MiniLM, real SQLite file, in-process MCP client)",
         "",
-        f"One user owns every job (the worst case for the filters); statuses: "
+        "One user owns every job (the worst case for the filters), except in the last rows, where 100 users "
+        "own 1,000 jobs each and user `bench` searches and creates. Statuses: "
         f"{', '.join(f'{share:.0%} {status.value}' for status, share in search.STATUS_MIX)}. Texts come from "
         f"{search.BASE_TEXTS:,} generated (title, description, company) combinations, so a common word is in "
         "thousands of jobs. Each measure is 200 calls: `keyword` (job_retrieval_by_keywords, one or two words), "

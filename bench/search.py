@@ -1,6 +1,6 @@
 """Retrieval benchmarks: keyword search, semantic search and job_create at 1k, 10k and 100k jobs.
 
-Each size runs in a process of its own (`python -m bench.search --size N`), so its resident memory
+Each size runs in a process of its own (`python -m bench.search --size N [--users U]`), so its memory
 is the server's alone. The database is a real SQLite file filled in one transaction with the
 store's own SQL; the calls go through an in-process MCP client to the real server, the local
 MiniLM model included. Latency is the server's: from the call reaching its middleware to the
@@ -202,8 +202,8 @@ def _status(rng: random.Random) -> JobStatus:
     return STATUS_MIX[-1][0]
 
 
-def populate(path: Path, size: int) -> float:
-    """Fill a new database with `size` jobs of one user and their vectors; returns seconds spent embedding."""
+def populate(path: Path, size: int, users: int = 1) -> float:
+    """Fill a new database with `size` jobs spread over `users` and their vectors; returns seconds embedding."""
     rng = random.Random(size)
     bases = _texts(rng)
     started = time.perf_counter()
@@ -225,7 +225,7 @@ def populate(path: Path, size: int) -> float:
             status = _status(rng)
             job = NewJob(
                 id=new_id("job"),
-                user_id=USER,
+                user_id=USER if n % users == 0 else f"{USER}-{n % users}",
                 title=title,
                 description=description,
                 job_type=JobType.RECURRING,
@@ -330,12 +330,22 @@ async def measure(path: Path, size: int) -> dict[str, float]:
     return results
 
 
-def run_size(size: int) -> dict[str, float]:
+def run_size(size: int, users: int = 1) -> dict[str, float]:
     """Populate (in a child process, whose memory is not the server's) and measure one size here."""
     with tempfile.TemporaryDirectory() as folder:
         path = Path(folder) / "jobs.db"
         started = time.perf_counter()
-        fill = [sys.executable, "-m", "bench.search", "--size", str(size), "--populate", str(path)]
+        fill = [
+            sys.executable,
+            "-m",
+            "bench.search",
+            "--size",
+            str(size),
+            "--users",
+            str(users),
+            "--populate",
+            str(path),
+        ]
         subprocess.run(fill, check=True)
         fill_seconds = time.perf_counter() - started
         results = anyio.run(measure, path, size)
@@ -345,25 +355,26 @@ def run_size(size: int) -> dict[str, float]:
 
 
 def run_all(sizes: tuple[int, ...] = SIZES) -> dict[str, dict[str, float]]:
-    """Every size, each in a fresh process."""
+    """Every size with one user, and the largest also spread over 100 users; each in a fresh process."""
     results = {}
-    for size in sizes:
-        out = subprocess.run(
-            [sys.executable, "-m", "bench.search", "--size", str(size)], check=True, capture_output=True, text=True
-        )
-        results[f"search {size:,} jobs"] = json.loads(out.stdout.strip().splitlines()[-1])
+    for size, users in [*((size, 1) for size in sizes), (sizes[-1], 100)]:
+        command = [sys.executable, "-m", "bench.search", "--size", str(size), "--users", str(users)]
+        out = subprocess.run(command, check=True, capture_output=True, text=True)
+        name = f"search {size:,} jobs" + (f", {users} users" if users > 1 else "")
+        results[name] = json.loads(out.stdout.strip().splitlines()[-1])
     return results
 
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--size", type=int, required=True)
+    parser.add_argument("--users", type=int, default=1, help="spread the jobs over this many users")
     parser.add_argument("--populate", type=Path, help="only fill this database file")
     args = parser.parse_args()
     if args.populate:
-        populate(args.populate, args.size)
+        populate(args.populate, args.size, args.users)
     else:
-        print(json.dumps(run_size(args.size)))
+        print(json.dumps(run_size(args.size, args.users)))
     return 0
 
 

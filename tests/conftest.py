@@ -27,6 +27,7 @@ from mcp_server_jobs.server.app import build_server
 from mcp_server_jobs.server.requests import JobCreateRequest
 from mcp_server_jobs.server.service import JobService
 from mcp_server_jobs.store import SQLiteStore
+from tests.fakes.openai_server import FakeOpenAI, fake_openai
 
 # A Sunday; Europe/Paris is UTC+1 then.
 START = datetime(2026, 11, 22, 10, 0, tzinfo=UTC)
@@ -59,6 +60,15 @@ def clock() -> FakeClock:
 @pytest.fixture
 def db_path(tmp_path: Path) -> Path:
     return tmp_path / "jobs.db"
+
+
+@pytest.fixture
+async def provider(monkeypatch: pytest.MonkeyPatch) -> AsyncIterator[FakeOpenAI]:
+    """A fake OpenAI-compatible provider on 127.0.0.1 that the openai SDK is pointed at."""
+    async with fake_openai() as fake:
+        monkeypatch.setenv("OPENAI_BASE_URL", fake.url)
+        monkeypatch.setenv("OPENAI_API_KEY", "sk-test-not-a-real-key")
+        yield fake
 
 
 ConnectFn = Callable[..., AbstractAsyncContextManager[Client]]

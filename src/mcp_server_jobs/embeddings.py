@@ -100,16 +100,13 @@ def local_model_path() -> Path:
     return Path(next(iter(spec.submodule_search_locations))) / "model.onnx"
 
 
-def load_local(model_path: Path | None = None) -> LocalEmbedder:
+def load_local() -> LocalEmbedder:
     """The local model, loaded once per process (blocking: call it off the event loop)."""
     global _local
     with _local_lock:
-        if _local is not None and model_path is None:
-            return _local
-        embedder = _load_local(model_path or local_model_path())
-        if model_path is None:
-            _local = embedder
-        return embedder
+        if _local is None:
+            _local = _load_local(local_model_path())
+        return _local
 
 
 def _load_local(path: Path) -> LocalEmbedder:

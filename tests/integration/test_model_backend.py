@@ -20,18 +20,10 @@ from mcp_server_jobs.clock import FakeClock
 from mcp_server_jobs.models import JobStatus, RunOutcome
 from mcp_server_jobs.scheduler.model_backend import ModelBackend, is_job_tool
 from tests.conftest import START, World, open_world, wait_for
-from tests.fakes.openai_server import FakeOpenAI, error, fake_openai, tool_call, verdict
+from tests.fakes.openai_server import FakeOpenAI, error, tool_call, verdict
 from tests.integration.test_processes import free_port, listening
 
 pytestmark = pytest.mark.anyio
-
-
-@pytest.fixture
-async def provider(monkeypatch: pytest.MonkeyPatch) -> AsyncIterator[FakeOpenAI]:
-    async with fake_openai() as fake:
-        monkeypatch.setenv("OPENAI_BASE_URL", fake.url)
-        monkeypatch.setenv("OPENAI_API_KEY", "sk-test-not-a-real-key")
-        yield fake
 
 
 @pytest.fixture

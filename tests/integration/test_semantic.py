@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
@@ -16,7 +15,7 @@ from mcp_server_jobs.server import retrieval
 from mcp_server_jobs.store import queries as q
 from mcp_server_jobs.store.sqlite import _job_params, _migrations, _statements
 from tests.conftest import START, ConnectFn, error_text, new_job, ok, wait_for
-from tests.fakes.openai_server import FakeOpenAI, error, fake_openai
+from tests.fakes.openai_server import FakeOpenAI, error
 
 pytestmark = pytest.mark.anyio
 
@@ -231,14 +230,6 @@ async def test_jobs_from_before_vectors_are_back_filled_on_start(connect: Connec
     assert vector_models(db_path) == [LOCAL_MODEL_ID] * 2
     assert found["results"][0]["title"] == "Renew the passport before the summer trip"
     assert found["results"][0]["matched"] == "meaning"
-
-
-@pytest.fixture
-async def provider(monkeypatch: pytest.MonkeyPatch) -> AsyncIterator[FakeOpenAI]:
-    async with fake_openai() as fake:
-        monkeypatch.setenv("OPENAI_BASE_URL", fake.url)
-        monkeypatch.setenv("OPENAI_API_KEY", "sk-test-not-a-real-key")
-        yield fake
 
 
 async def test_an_embeddings_endpoint_ranks_falls_back_and_catches_up(
