@@ -82,10 +82,10 @@ COUNT_JOBS = "SELECT count(*) FROM jobs"
 
 # What an in-memory vector index needs of the jobs changed since it last looked.
 SELECT_INDEX_CHANGES = """
-SELECT jobs.pk, jobs.id, jobs.user_id, jobs.status, jobs.job_type, jobs.change_seq,
+SELECT jobs.pk, jobs.id, jobs.user_id, jobs.status, jobs.job_type, c.seq,
        CASE WHEN v.model = :model THEN v.vector END AS vector
-FROM jobs LEFT JOIN job_vectors v ON v.job_pk = jobs.pk
-WHERE jobs.change_seq > :since ORDER BY jobs.change_seq LIMIT :limit
+FROM job_changes c JOIN jobs ON jobs.pk = c.job_pk LEFT JOIN job_vectors v ON v.job_pk = c.job_pk
+WHERE c.seq > :since ORDER BY c.seq LIMIT :limit
 """
 
 COUNT_MATCHES = "SELECT count(*) FROM jobs_fts WHERE jobs_fts MATCH :query"

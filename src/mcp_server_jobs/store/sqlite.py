@@ -441,7 +441,7 @@ class SQLiteStore(JobStore):
             index.apply(
                 IndexRow(
                     pk=r["pk"], job_id=r["id"], user_id=r["user_id"], status=r["status"], job_type=r["job_type"],
-                    change_seq=r["change_seq"], vector=r["vector"],
+                    change_seq=r["seq"], vector=r["vector"],
                 )
                 for r in rows
             )  # fmt: skip

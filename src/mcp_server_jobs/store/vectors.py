@@ -1,7 +1,7 @@
 """An in-memory copy of the job vectors of one model, for brute-force cosine search.
 
 The rows live in SQLite (`job_vectors`); this copy is brought up to date before each search by
-reading the jobs whose `change_seq` passed the last one seen, so another process's writes show
+reading the jobs whose `job_changes.seq` passed the last one seen, so another process's writes show
 up too. Filters (owner, status, type) are numpy masks applied before ranking.
 """
 
@@ -44,7 +44,7 @@ class VectorIndex:
 
     def __init__(self, model: str) -> None:
         self.model = model
-        self.seen = 0  # the highest change_seq applied
+        self.seen = 0  # the highest change seq applied
         self.dim: int | None = None
         self._rows: dict[int, int] = {}  # job pk -> row
         self._ids: list[str] = []
@@ -72,7 +72,7 @@ class VectorIndex:
         self._has = _grown(self._has, rows, size)
 
     def apply(self, rows: Iterable[IndexRow]) -> None:
-        """Take in changed jobs (in change_seq order)."""
+        """Take in changed jobs (in change seq order)."""
         for row in rows:
             vector = None if row.vector is None else np.frombuffer(row.vector, dtype="<f4")
             if vector is not None and self.dim is None:
