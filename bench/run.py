@@ -40,7 +40,8 @@ def render(results: dict[str, dict[str, float]], command: str) -> str:
         "",
         f"Produced by `{command}` on {datetime.now(UTC):%Y-%m-%d %H:%M} UTC, "
         f"{platform.python_implementation()} {platform.python_version()}, {os.cpu_count()} cores, "
-        f"{platform.machine()}. Numbers from one run; they move by a few percent between runs.",
+        f"{platform.machine()}. Numbers from one run on a shared VM, where two runs an hour apart have "
+        "differed by up to half.",
         "",
         "## Scheduler (dry-run backend, real SQLite file)",
         "",
