@@ -23,6 +23,11 @@ def default_db_path() -> Path:
     return Path(platformdirs.user_data_dir("mcp-server-jobs", appauthor=False)) / "jobs.db"
 
 
+def default_tokens_path() -> Path:
+    """`tokens.json` (hashes of HTTP bearer tokens) in the user's data directory for this app."""
+    return Path(platformdirs.user_data_dir("mcp-server-jobs", appauthor=False)) / "tokens.json"
+
+
 def machine_timezone() -> str:
     """The machine's IANA timezone name, or UTC when it cannot be told."""
     try:
@@ -44,6 +49,8 @@ class Settings(BaseModel):
     port: int = Field(default=7803, ge=1, le=65535)
     db: Path = Field(default_factory=default_db_path)
     user: str = Field(default="local", min_length=1, max_length=100)
+    # Over HTTP, a tokens file with tokens in it makes every request sign in with one.
+    tokens: Path = Field(default_factory=default_tokens_path)
     timezone: str = Field(default_factory=machine_timezone)
     backends: tuple[str, ...] = ("model", "sampling")
     command: str | None = Field(default=None, max_length=2000)

@@ -38,7 +38,9 @@ def free_port() -> int:
 def server(db_path: Path, log: Path, **env: str) -> Iterator[tuple[subprocess.Popen[bytes], int]]:
     """A `mcp-server-jobs serve --transport http` process; stopped (SIGTERM) on exit if still alive."""
     port = free_port()
-    environ = {**os.environ, "MCP_JOBS_TIMEZONE": "UTC", **{f"MCP_JOBS_{k.upper()}": v for k, v in env.items()}}
+    # A tokens file of the test's own, never the machine's default one.
+    base = {"MCP_JOBS_TIMEZONE": "UTC", "MCP_JOBS_TOKENS": str(db_path.parent / "tokens.json")}
+    environ = {**os.environ, **base, **{f"MCP_JOBS_{k.upper()}": v for k, v in env.items()}}
     with log.open("ab") as err:
         process = subprocess.Popen(
             [COMMAND, "serve", "--transport", "http", "--port", str(port), "--db", str(db_path)],

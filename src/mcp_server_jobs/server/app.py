@@ -7,9 +7,11 @@ from contextlib import asynccontextmanager
 from typing import Any
 
 import anyio
+from mcp.server.auth.settings import AuthSettings
 from mcp.server.mcpserver import MCPServer
 from mcp.server.subscriptions import InMemorySubscriptionBus
 from mcp.shared.subscriptions import ResourceUpdated
+from pydantic import AnyHttpUrl
 
 from mcp_server_jobs import __version__
 from mcp_server_jobs.clock import Clock, SystemClock
@@ -23,6 +25,7 @@ from mcp_server_jobs.scheduler.sampling_backend import SamplingBackend
 from mcp_server_jobs.server import tools
 from mcp_server_jobs.server.retrieval import Retrieval
 from mcp_server_jobs.server.service import JobService
+from mcp_server_jobs.server.tokens import TokensFile, TokenVerifier
 from mcp_server_jobs.server.tooling import OfferSessions
 from mcp_server_jobs.store import SQLiteStore
 
@@ -85,6 +88,18 @@ def build_server(settings: Settings, *, clock: Clock | None = None) -> MCPServer
     clock = clock or SystemClock()
     backends = backends_for(settings)
     embeddings = Embeddings(settings.embeddings)
+    verifier = TokenVerifier(TokensFile(settings.tokens))
+    # Over HTTP with tokens, the SDK's bearer middleware answers 401 without a known token and
+    # tools read the token's user. The issuer URL is required by AuthSettings but unused here:
+    # there is no OAuth server and no resource metadata, only tokens from `token add`.
+    auth: dict[str, Any] = {}
+    if settings.transport == "http" and verifier.has_tokens():
+        auth = {
+            "token_verifier": verifier,
+            "auth": AuthSettings(
+                issuer_url=AnyHttpUrl(f"http://{settings.host}:{settings.port}"), resource_server_url=None
+            ),
+        }
 
     @asynccontextmanager
     async def lifespan(_: MCPServer[Any]) -> AsyncIterator[tools.AppState]:
@@ -124,6 +139,7 @@ def build_server(settings: Settings, *, clock: Clock | None = None) -> MCPServer
         version=__version__,
         lifespan=lifespan,
         subscriptions=bus,
+        **auth,
     )
     tools.register(server)
     for backend in backends:

@@ -27,6 +27,7 @@ def _settings_flags() -> argparse.ArgumentParser:
     flags.add_argument("--port", type=int, help="HTTP port (default 7803); the endpoint is /mcp")
     flags.add_argument("--db", type=Path, help="SQLite database file (default: jobs.db in the user data dir)")
     flags.add_argument("--user", help="the user a stdio server serves (default 'local')")
+    flags.add_argument("--tokens", type=Path, help="HTTP bearer tokens file (default: tokens.json in the data dir)")
     flags.add_argument("--timezone", help="default IANA timezone for jobs (default: the machine's)")
     flags.add_argument("--backends", help=f"comma list tried in order, from: {', '.join(KNOWN_BACKENDS)}")
     flags.add_argument("--model", help="pydantic-ai model string, e.g. openai:gpt-5-mini, openai-chat:llama3.2")
@@ -66,6 +67,17 @@ def _parser() -> argparse.ArgumentParser:
         description="Run the MCP server. Each option also reads MCP_JOBS_<NAME> from the environment "
         "and <name> from the --config TOML file; the flag wins, then the environment, then the file.",
     )
+    token = commands.add_parser(
+        "token",
+        help="manage HTTP bearer tokens: add USER, list, revoke ID|USER",
+        description="Each token signs its holder in as one user over HTTP. The tokens file keeps only hashes.",
+    )
+    token_commands = token.add_subparsers(dest="token_command", required=True)
+    add = token_commands.add_parser("add", parents=[settings], help="make a token for USER and print it (once)")
+    add.add_argument("token_user", metavar="USER")
+    token_commands.add_parser("list", parents=[settings], help="the tokens: id, user, created")
+    revoke = token_commands.add_parser("revoke", parents=[settings], help="remove a token by id, or all of a user's")
+    revoke.add_argument("token_key", metavar="ID_OR_USER")
     commands.add_parser(
         "doctor",
         parents=[settings],
@@ -88,20 +100,80 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
     if args.command_name == "doctor":
         return doctor(settings)
+    if args.command_name == "token":
+        return token_command(settings, args)
     return serve(settings)
+
+
+def token_command(settings: Settings, args: argparse.Namespace) -> int:
+    """`token add|list|revoke`: change or show the tokens file."""
+    from mcp_server_jobs.server.tokens import TokensFile
+
+    tokens = TokensFile(settings.tokens)
+    try:
+        if args.token_command == "add":
+            entry, token = tokens.add(args.token_user)
+            print(token)
+            print(
+                f"token {entry.id} signs in as {entry.user!r}; it is shown only now. Clients send it as the header "
+                f"'Authorization: Bearer <token>'. (Restart a running HTTP server if this is its first token.)",
+                file=sys.stderr,
+            )
+        elif args.token_command == "list":
+            for entry in tokens.entries():
+                print(f"{entry.id}  {entry.user}  {entry.created_at}")
+        else:
+            for entry in tokens.revoke(args.token_key):
+                print(f"revoked {entry.id} ({entry.user})")
+    except JobsError as exc:
+        print(f"mcp-server-jobs: {exc}", file=sys.stderr)
+        return 2
+    return 0
+
+
+LOOPBACK = ("127.0.0.1", "localhost", "::1")
 
 
 def serve(settings: Settings) -> int:
     """Run the server until it is stopped."""
-    from mcp_server_jobs.server.app import build_server
+    from mcp.server.transport_security import TransportSecuritySettings
 
-    server = build_server(settings)
-    log.info("database %s, timezone %s, user %s", settings.db, settings.timezone, settings.user)
+    from mcp_server_jobs.server.app import build_server
+    from mcp_server_jobs.server.tokens import TokensFile
+
     if settings.transport == "stdio":
-        server.run("stdio")
+        log.info("database %s, timezone %s, user %s", settings.db, settings.timezone, settings.user)
+        build_server(settings).run("stdio")
+        return 0
+    try:
+        users = sorted({entry.user for entry in TokensFile(settings.tokens).entries()})
+    except JobsError as exc:
+        print(f"mcp-server-jobs: {exc}", file=sys.stderr)
+        return 2
+    if not users and settings.host not in LOOPBACK:
+        print(
+            f"mcp-server-jobs: refusing to serve {settings.host} without tokens: anyone who reaches it would get "
+            f"every job. Add one with `mcp-server-jobs token add USER` (tokens file {settings.tokens}), or bind "
+            "127.0.0.1.",
+            file=sys.stderr,
+        )
+        return 2
+    server = build_server(settings)
+    log.info("database %s, timezone %s", settings.db, settings.timezone)
+    if users:
+        log.info("bearer tokens required (%s); users: %s", settings.tokens, ", ".join(users))
     else:
-        log.info("listening on http://%s:%d/mcp", settings.host, settings.port)
-        server.run("streamable-http", host=settings.host, port=settings.port)
+        log.info("no tokens (%s): loopback only, every caller is user %r", settings.tokens, settings.user)
+    # The SDK turns DNS-rebinding protection on by itself only for loopback hosts.
+    security = None
+    if settings.host not in LOOPBACK:
+        security = TransportSecuritySettings(
+            enable_dns_rebinding_protection=True,
+            allowed_hosts=[f"{settings.host}:*"],
+            allowed_origins=[f"http://{settings.host}:*", f"https://{settings.host}:*"],
+        )
+    log.info("listening on http://%s:%d/mcp", settings.host, settings.port)
+    server.run("streamable-http", host=settings.host, port=settings.port, transport_security=security)
     return 0
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, cast
 
+from mcp.server.auth.middleware.auth_context import get_access_token
 from mcp.server.mcpserver import Context, MCPServer
 from mcp.server.mcpserver.exceptions import ResourceError
 from mcp_types import ToolAnnotations
@@ -60,8 +61,9 @@ def state(ctx: Context) -> AppState:
 
 
 def current_user(ctx: Context) -> str:
-    """Who is calling: the configured user (one user per stdio server)."""
-    return state(ctx).settings.user
+    """Who is calling: the user of the request's bearer token over HTTP, else the configured user."""
+    token = get_access_token()
+    return token.client_id if token is not None else state(ctx).settings.user
 
 
 def _filter(statuses: Any, job_types: Any) -> JobFilter:
