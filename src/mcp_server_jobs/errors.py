@@ -46,6 +46,10 @@ class DependencyError(JobsError):
     """The job's dependencies are not valid."""
 
 
+class LimitReached(JobsError):
+    """The user is at one of the server's per-user limits."""
+
+
 class Conflict(JobsError):
     """The job changed while this request was being handled; read it again and retry."""
 

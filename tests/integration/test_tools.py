@@ -454,3 +454,23 @@ async def test_job_resource(connect: ConnectFn) -> None:
         content = await client.read_resource(f"jobs://{job['id']}")
     assert job["id"] in content.contents[0].text  # type: ignore[union-attr]
     assert '"runs": []' in content.contents[0].text  # type: ignore[union-attr]
+
+
+async def test_a_user_at_the_live_job_limit_is_told_and_nothing_is_created(connect: ConnectFn, db_path: Path) -> None:
+    async with connect(max_live_jobs=2) as client:
+        first = await create(client, dedup_key="first")
+        await create(client)
+        before = dump(db_path)
+        refused = error_text(await client.call_tool("job_create", MONDAY_REMINDER))
+        unchanged = dump(db_path)
+        retried = await create(client, dedup_key="first")  # a retried call still finds its job
+        ok(await client.call_tool("job_cancel", {"job_id": first["id"]}))
+        after_cancel = await create(client)
+    async with connect(user="bob", max_live_jobs=2) as bob:
+        others = await create(bob)
+    assert "you have 2 live jobs, this server's limit per user" in refused
+    assert "job_cancel" in refused
+    assert unchanged == before
+    assert retried["is_existing"]
+    assert after_cancel["status"] == "ACTIVE"
+    assert others["status"] == "ACTIVE"

@@ -124,6 +124,7 @@ def build_server(settings: Settings, *, clock: Clock | None = None) -> MCPServer
                 stop_run=scheduler.cancel_job_run,
                 backend_problem=scheduler.backend_problem,
                 retrieval=retrieval,
+                max_live_jobs=settings.max_live_jobs,
             )
             await group.start(retrieval.serve)
             if settings.run_jobs:

@@ -62,7 +62,9 @@ class JobService:
         stop_run: Callable[[str], None] = lambda job_id: None,
         backend_problem: Callable[[], str | None] = lambda: None,
         retrieval: Retrieval | None = None,
+        max_live_jobs: int | None = None,
     ) -> None:
+        self.max_live_jobs = max_live_jobs
         self.store = store
         self.retrieval = retrieval or Retrieval(store, Embeddings("off"))
         self.clock = clock
@@ -108,7 +110,7 @@ class JobService:
         vector = await self.retrieval.vector_of(new)
         # Looked up before the insert, so the new job is not its own near-duplicate.
         similar = await self.retrieval.similar_live(user_id, vector) if vector is not None else []
-        job, created = await self.store.create_job(new, vector)
+        job, created = await self.store.create_job(new, vector, max_live=self.max_live_jobs)
         if created:
             await self.wake()
         else:

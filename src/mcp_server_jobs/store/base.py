@@ -96,11 +96,14 @@ class JobStore(ABC):
     # --- jobs ---
 
     @abstractmethod
-    async def create_job(self, job: NewJob, vector: Vector | None = None) -> tuple[Job, bool]:
+    async def create_job(
+        self, job: NewJob, vector: Vector | None = None, *, max_live: int | None = None
+    ) -> tuple[Job, bool]:
         """Insert `job`, its dependency edges and its `vector` (embedding of its text); return (job, True).
 
         If `job.dedup_key` is set and the user has a live job with that key, insert nothing and
-        return (that job, False). Dependencies must already exist (checked by the caller).
+        return (that job, False). Dependencies must already exist (checked by the caller). A user
+        who already has `max_live` live jobs gets LimitReached.
         """
 
     @abstractmethod

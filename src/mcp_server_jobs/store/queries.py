@@ -42,6 +42,11 @@ WHERE jobs.user_id = :user_id AND jobs.dedup_key = :dedup_key
 """
 
 # The unary + keeps the planner off the (user_id, ...) index: one user may own every row.
+COUNT_LIVE_JOBS = """
+SELECT count(*) FROM jobs
+WHERE user_id = :user_id AND status IN ('PENDING', 'ACTIVE', 'IN_PROGRESS', 'PAUSED', 'BLOCKED')
+"""
+
 SELECT_JOBS_BY_IDS = f"""
 SELECT {JOB_COLUMNS} FROM jobs
 WHERE +jobs.user_id = :user_id AND jobs.id IN (SELECT value FROM json_each(:ids))

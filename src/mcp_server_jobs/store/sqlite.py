@@ -17,7 +17,7 @@ import anyio
 
 from mcp_server_jobs import lifecycle
 from mcp_server_jobs.clock import Clock, SystemClock
-from mcp_server_jobs.errors import Conflict, InvalidInput, JobNotFound, MessageNotFound, StoreError
+from mcp_server_jobs.errors import Conflict, InvalidInput, JobNotFound, LimitReached, MessageNotFound, StoreError
 from mcp_server_jobs.models import (
     TEXT_FIELDS,
     Entity,
@@ -357,7 +357,9 @@ class SQLiteStore(JobStore):
 
     # --- jobs ---
 
-    async def create_job(self, job: NewJob, vector: Vector | None = None) -> tuple[Job, bool]:
+    async def create_job(
+        self, job: NewJob, vector: Vector | None = None, *, max_live: int | None = None
+    ) -> tuple[Job, bool]:
         async with self._transaction() as conn:
             if job.dedup_key is not None:
                 rows = await self._rows(
@@ -365,6 +367,13 @@ class SQLiteStore(JobStore):
                 )
                 if rows:
                     return row_to_job(rows[0]), False
+            if max_live is not None:
+                live = await self._scalar(conn, q.COUNT_LIVE_JOBS, {"user_id": job.user_id})
+                if live >= max_live:
+                    raise LimitReached(
+                        f"you have {live} live jobs, this server's limit per user; cancel jobs you no longer "
+                        "need (job_cancel) or let them finish, then create this one. Nothing was created."
+                    )
             await conn.execute(q.INSERT_JOB, _job_params(job))
             for position, dependency in enumerate(job.depends_on):
                 await conn.execute(
