@@ -164,9 +164,11 @@ def serve(settings: Settings) -> int:
         log.info("bearer tokens required (%s); users: %s", settings.tokens, ", ".join(users))
     else:
         log.info("no tokens (%s): loopback only, every caller is user %r", settings.tokens, settings.user)
-    # The SDK turns DNS-rebinding protection on by itself only for loopback hosts.
+    # The SDK turns DNS-rebinding protection on by itself only for loopback hosts. A wildcard bind is
+    # reached under names the server cannot know; there the required bearer token is the protection
+    # (a rebinding page cannot send it).
     security = None
-    if settings.host not in LOOPBACK:
+    if settings.host not in (*LOOPBACK, "0.0.0.0", "::"):
         security = TransportSecuritySettings(
             enable_dns_rebinding_protection=True,
             allowed_hosts=[f"{settings.host}:*"],
