@@ -8,6 +8,7 @@ from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
+import anyio
 import httpx2
 import pytest
 from mcp import Client
@@ -139,3 +140,24 @@ async def _every_write_on(client: Client, job_id: str) -> dict[str, str]:
         "job_create": {**INVOICES, "depends_on": [job_id]},
     }
     return {name: error_text(await client.call_tool(name, arguments)) for name, arguments in calls.items()}
+
+
+async def test_inbox_messages_are_private(db_path: Path, tmp_path: Path, two_users: tuple[str, str]) -> None:
+    with server(db_path, tmp_path / "server.log", backends="dry-run", sweep_seconds="0.2") as (_, port):
+        await wait_for(lambda: listening(port), seconds=30)
+        async with signed_in(port, two_users[0]) as alice, signed_in(port, two_users[1]) as bob:
+            ok(await alice.call_tool("job_create", {**INVOICES, "job_type": "ONE_OFF", "schedule": {},
+                                                    "notify": "always"}))  # fmt: skip
+            with anyio.fail_after(30):
+                # The message is written by the server process: poll for it over MCP.
+                while not (inbox := ok(await alice.call_tool("inbox_list", {})))["results"]:  # noqa: ASYNC110
+                    await anyio.sleep(0.1)
+            message_id = inbox["results"][0]["id"]
+            before = dump(db_path)
+            bobs = ok(await bob.call_tool("inbox_list", {}))
+            refused = error_text(await bob.call_tool("inbox_mark_read", {"message_ids": [message_id]}))
+            missing = error_text(await bob.call_tool("inbox_mark_read", {"message_ids": ["msg_doesnotexist0"]}))
+            after = dump(db_path)
+    assert bobs == {"results": [], "unread_count": 0}
+    assert refused == missing.replace("msg_doesnotexist0", message_id)
+    assert after == before
