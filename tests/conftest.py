@@ -44,7 +44,12 @@ _REPORTS = pytest.StashKey[list[str]]()
 @pytest.fixture
 def report(request: pytest.FixtureRequest) -> Callable[[str], None]:
     """Add lines to the summary printed at the end of the run (measurements a test makes)."""
-    return request.config.stash.setdefault(_REPORTS, []).append
+    return reporter(request.config)
+
+
+def reporter(config: pytest.Config) -> Callable[[str], None]:
+    """What `report` gives, for fixtures of a wider scope."""
+    return config.stash.setdefault(_REPORTS, []).append
 
 
 def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter, config: pytest.Config) -> None:
