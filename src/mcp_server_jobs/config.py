@@ -66,6 +66,7 @@ class Settings(BaseModel):
     run_jobs: bool = True
     max_concurrency: int = Field(default=5, ge=1, le=100)
     max_live_jobs: int = Field(default=1000, ge=1, le=1_000_000)
+    max_inbox_messages: int = Field(default=10_000, ge=10, le=10_000_000)
     sweep_seconds: float = Field(default=30.0, ge=0.05, le=3600)
     lease_seconds: float = Field(default=30.0, ge=0.3, le=3600)
     run_timeout: float = Field(default=600.0, ge=1, le=86400)

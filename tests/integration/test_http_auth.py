@@ -85,7 +85,9 @@ def two_users(tmp_path: Path) -> tuple[str, str]:
     return add_token(tokens, "alice"), add_token(tokens, "bob")
 
 
-async def test_no_token_or_a_wrong_one_gets_401(db_path: Path, tmp_path: Path, two_users: tuple[str, str]) -> None:
+async def test_no_token_or_a_wrong_one_gets_401_and_a_huge_body_413(
+    db_path: Path, tmp_path: Path, two_users: tuple[str, str]
+) -> None:
     initialize = {"jsonrpc": "2.0", "id": 1, "method": "initialize", "params": {}}
     with server(db_path, tmp_path / "server.log") as (_, port):
         await wait_for(lambda: listening(port), seconds=30)
@@ -93,8 +95,15 @@ async def test_no_token_or_a_wrong_one_gets_401(db_path: Path, tmp_path: Path, t
         async with httpx2.AsyncClient(timeout=10) as http:
             missing = await http.post(url, json=initialize)
             wrong = await http.post(url, json=initialize, headers={"Authorization": "Bearer mjt_not-a-token"})
+            huge = await http.post(
+                url,
+                content=b'{"jsonrpc": "2.0", "id": 1, "method": "ping", "params": {"x": "' + b"x" * 5_000_000 + b'"}}',
+                headers={"Authorization": f"Bearer {two_users[0]}", "Content-Type": "application/json",
+                         "Accept": "application/json, text/event-stream"},
+            )  # fmt: skip
         async with signed_in(port, two_users[0]) as alice:
             await alice.list_tools()
+    assert huge.status_code == 413
     for answer in (missing, wrong):
         assert answer.status_code == 401
         assert answer.headers["www-authenticate"].startswith("Bearer")

@@ -10,7 +10,7 @@ import pytest
 
 from mcp_server_jobs.errors import Conflict, ForbiddenTransition, JobNotFound
 from mcp_server_jobs.lifecycle import TRANSITIONS, allowed
-from mcp_server_jobs.models import JobChanges, JobStatus
+from mcp_server_jobs.models import InboxMessage, JobChanges, JobStatus
 from mcp_server_jobs.store import JobFilter, SQLiteStore
 from mcp_server_jobs.store.sqlite import schema_version
 from tests.conftest import START, dump, new_job
@@ -78,3 +78,24 @@ async def test_rows_of_another_user_are_missing(db_path: Path) -> None:
             await store.update_job("bob", job.id, JobChanges(title="x"), expected_version=job.version)
         assert await store.list_jobs("bob", JobFilter(), 10) == []
         assert await store.get_jobs("bob", [job.id]) == []
+
+
+async def test_an_inbox_past_its_size_drops_read_messages_before_unread_ones(db_path: Path) -> None:
+    def message(n: int, user: str = "local", read: bool = False) -> InboxMessage:
+        return InboxMessage(
+            id=f"msg_{user}_{n}", user_id=user, job_id=None, run_id=None, title=f"m{n}", body="",
+            created_at=START, read_at=START if read else None,
+        )  # fmt: skip
+
+    async with SQLiteStore(db_path) as store:
+        await store.add_message(message(0, user="bob"))
+        for n in range(1, 5):
+            await store.add_message(message(n, read=n <= 2), keep=3)
+        await store.add_message(message(5), keep=3)
+        kept = [m.title for m in await store.list_messages("local", False, 10)]
+        await store.add_message(message(6), keep=3)
+        then = [m.title for m in await store.list_messages("local", False, 10)]
+        bobs = [m.title for m in await store.list_messages("bob", False, 10)]
+    assert kept == ["m5", "m4", "m3"]  # the read m1 and m2 went first
+    assert then == ["m6", "m5", "m4"]  # only unread left: the oldest of them goes
+    assert bobs == ["m0"]

@@ -41,6 +41,7 @@ class Policy:
     max_consecutive_failures: int = 5
     grace_cap_seconds: float = 3600.0
     no_backend_max_seconds: float = 300.0
+    max_inbox_messages: int | None = None  # per user; older ones go, read ones first
 
     def backoff(self, attempt: int) -> timedelta:
         """The wait before retrying after failed attempt number `attempt` (1, 2, ...)."""

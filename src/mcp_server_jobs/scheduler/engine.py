@@ -263,7 +263,7 @@ class Scheduler:
         message = inbox_message(job, run, self.clock.now())
         if message is None:
             return None
-        await self.store.add_message(message)
+        await self.store.add_message(message, keep=self.policy.max_inbox_messages)
         if self.on_message is not None:
             try:
                 await self.on_message(message)

@@ -68,6 +68,7 @@ def policy(settings: Settings) -> Policy:
         max_attempts=settings.max_attempts,
         retry_base_seconds=settings.retry_base_seconds,
         max_consecutive_failures=settings.max_consecutive_failures,
+        max_inbox_messages=settings.max_inbox_messages,
     )
 
 

@@ -221,8 +221,9 @@ class JobStore(ABC):
     # --- inbox ---
 
     @abstractmethod
-    async def add_message(self, message: InboxMessage) -> None:
-        """Put a message in its user's inbox."""
+    async def add_message(self, message: InboxMessage, keep: int | None = None) -> None:
+        """Put a message in its user's inbox; with `keep`, trim that inbox to its `keep` newest messages,
+        dropping read ones before unread ones (the runs keep every output)."""
 
     @abstractmethod
     async def list_messages(self, user_id: str, unread_only: bool, limit: int) -> list[InboxMessage]:

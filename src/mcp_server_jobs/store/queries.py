@@ -184,6 +184,14 @@ INSERT INTO inbox (id, user_id, job_id, run_id, title, body, created_at, read_at
 VALUES (:id, :user_id, :job_id, :run_id, :title, :body, :created_at, :read_at)
 """
 
+# Beyond `keep` messages a user's oldest go: read ones first, unread ones only when there are more than `keep`.
+TRIM_INBOX = """
+DELETE FROM inbox WHERE id IN (
+    SELECT id FROM inbox WHERE user_id = :user_id
+    ORDER BY (read_at IS NULL) DESC, seq DESC LIMIT -1 OFFSET :keep
+)
+"""
+
 LIST_MESSAGES = """
 SELECT id, user_id, job_id, run_id, title, body, created_at, read_at FROM inbox
 WHERE user_id = :user_id AND (NOT :unread_only OR read_at IS NULL)

@@ -609,12 +609,14 @@ class SQLiteStore(JobStore):
 
     # --- inbox ---
 
-    async def add_message(self, message: InboxMessage) -> None:
+    async def add_message(self, message: InboxMessage, keep: int | None = None) -> None:
         params = message.model_dump()
         params["created_at"] = to_db(message.created_at)
         params["read_at"] = to_db(message.read_at)
         async with self._transaction() as conn:
             await conn.execute(q.INSERT_MESSAGE, params)
+            if keep is not None:
+                await conn.execute(q.TRIM_INBOX, {"user_id": message.user_id, "keep": keep})
 
     async def list_messages(self, user_id: str, unread_only: bool, limit: int) -> list[InboxMessage]:
         rows = await self._query(q.LIST_MESSAGES, {"user_id": user_id, "unread_only": unread_only, "limit": limit})
