@@ -170,3 +170,27 @@ async def test_inbox_messages_are_private(db_path: Path, tmp_path: Path, two_use
     assert bobs == {"results": [], "unread_count": 0}
     assert refused == missing.replace("msg_doesnotexist0", message_id)
     assert after == before
+
+
+async def test_a_user_hears_only_of_their_own_inbox(db_path: Path, tmp_path: Path, two_users: tuple[str, str]) -> None:
+    ping = {"title": "Ping", "description": "Say hi.", "job_type": "ONE_OFF", "notify": "always"}
+    with server(db_path, tmp_path / "server.log", backends="dry-run", sweep_seconds="0.2") as (_, port):
+        await wait_for(lambda: listening(port), seconds=30)
+        async with (
+            signed_in(port, two_users[0]) as alice,
+            signed_in(port, two_users[1]) as bob,
+            alice.listen(resource_subscriptions=["inbox://unread"]) as alice_events,
+            bob.listen(resource_subscriptions=["inbox://unread"]) as bob_events,
+        ):
+            heard: dict[str, list[object]] = {"alice": [], "bob": []}
+            ok(await alice.call_tool("job_create", ping))
+            with anyio.fail_after(30):
+                heard["alice"].append(await anext(aiter(alice_events)))
+            # Both streams got the publish at the same moment; a second is ample for a leak to show.
+            with anyio.move_on_after(1):
+                heard["bob"].append(await anext(aiter(bob_events)))
+            assert heard["bob"] == [], "bob heard of alice's message"
+            ok(await bob.call_tool("job_create", ping))
+            with anyio.fail_after(30):
+                heard["bob"].append(await anext(aiter(bob_events)))
+    assert [getattr(e, "uri", None) for e in heard["alice"] + heard["bob"]] == ["inbox://unread"] * 2

@@ -9,7 +9,6 @@ from typing import Any
 import anyio
 from mcp.server.auth.settings import AuthSettings
 from mcp.server.mcpserver import MCPServer
-from mcp.server.subscriptions import InMemorySubscriptionBus
 from mcp.shared.subscriptions import ResourceUpdated
 from pydantic import AnyHttpUrl
 
@@ -23,6 +22,7 @@ from mcp_server_jobs.scheduler.decide import Policy
 from mcp_server_jobs.scheduler.engine import Scheduler
 from mcp_server_jobs.scheduler.sampling_backend import SamplingBackend
 from mcp_server_jobs.server import tools
+from mcp_server_jobs.server.events import UserEventBus
 from mcp_server_jobs.server.retrieval import Retrieval
 from mcp_server_jobs.server.service import JobService
 from mcp_server_jobs.server.tokens import TokensFile, TokenVerifier
@@ -105,7 +105,7 @@ def build_server(settings: Settings, *, clock: Clock | None = None) -> MCPServer
     @asynccontextmanager
     async def lifespan(_: MCPServer[Any]) -> AsyncIterator[tools.AppState]:
         async def announce(message: InboxMessage) -> None:
-            await bus.publish(ResourceUpdated(uri=INBOX_UNREAD))
+            await bus.publish_to(message.user_id, ResourceUpdated(uri=INBOX_UNREAD))
 
         async with SQLiteStore(settings.db, clock=clock) as store, anyio.create_task_group() as group:
             retrieval = Retrieval(store, embeddings)
@@ -133,7 +133,7 @@ def build_server(settings: Settings, *, clock: Clock | None = None) -> MCPServer
             yield tools.AppState(settings=settings, service=service, scheduler=scheduler)
             group.cancel_scope.cancel()
 
-    bus = InMemorySubscriptionBus()
+    bus = UserEventBus()
     server: MCPServer[tools.AppState] = MCPServer(
         "mcp-server-jobs",
         title="Background jobs",
