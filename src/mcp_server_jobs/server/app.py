@@ -21,7 +21,7 @@ from mcp_server_jobs.scheduler.backends import Backend, build_backends
 from mcp_server_jobs.scheduler.decide import Policy
 from mcp_server_jobs.scheduler.engine import Scheduler
 from mcp_server_jobs.scheduler.sampling_backend import SamplingBackend
-from mcp_server_jobs.server import tools
+from mcp_server_jobs.server import prompts, tools
 from mcp_server_jobs.server.events import UserEventBus
 from mcp_server_jobs.server.retrieval import Retrieval
 from mcp_server_jobs.server.service import JobService
@@ -144,6 +144,7 @@ def build_server(settings: Settings, *, clock: Clock | None = None) -> MCPServer
         **auth,
     )
     tools.register(server)
+    prompts.register(server)
     for backend in backends:
         if isinstance(backend, SamplingBackend):
             server.middleware.append(OfferSessions(backend.offer))
