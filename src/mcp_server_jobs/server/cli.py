@@ -15,6 +15,7 @@ import anyio
 from mcp_server_jobs import __version__
 from mcp_server_jobs.config import KNOWN_BACKENDS, Settings, load_settings
 from mcp_server_jobs.errors import JobsError
+from mcp_server_jobs.server import cli_jobs
 
 log = logging.getLogger("mcp_server_jobs")
 
@@ -78,6 +79,7 @@ def _parser() -> argparse.ArgumentParser:
     token_commands.add_parser("list", parents=[settings], help="the tokens: id, user, created")
     revoke = token_commands.add_parser("revoke", parents=[settings], help="remove a token by id, or all of a user's")
     revoke.add_argument("token_key", metavar="ID_OR_USER")
+    cli_jobs.add_parsers(commands, settings)
     commands.add_parser(
         "doctor",
         parents=[settings],
@@ -102,6 +104,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return doctor(settings)
     if args.command_name == "token":
         return token_command(settings, args)
+    if args.command_name in ("jobs", "inbox"):
+        return cli_jobs.run(settings, args)
     return serve(settings)
 
 

@@ -1,0 +1,160 @@
+"""`mcp-server-jobs jobs ...` and `inbox`: see and steer the jobs from a terminal, by the same rules as the tools."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from contextlib import asynccontextmanager
+from typing import Any
+
+import anyio
+
+from mcp_server_jobs.clock import SystemClock
+from mcp_server_jobs.config import Settings
+from mcp_server_jobs.errors import JobsError
+from mcp_server_jobs.models import JobStatus, JobType
+from mcp_server_jobs.schedule import zone
+from mcp_server_jobs.server.requests import JobUpdateRequest
+from mcp_server_jobs.server.service import JobService
+from mcp_server_jobs.server.views import job_view, message_view, run_view
+from mcp_server_jobs.store import JobFilter, SQLiteStore
+
+NOT_FOUND = 1  # exit code: the id or the change was refused
+BAD_SETUP = 2  # exit code: no database, bad settings
+
+
+def add_parsers(commands: Any, settings: argparse.ArgumentParser) -> None:
+    """The `jobs` and `inbox` subcommands."""
+    output = argparse.ArgumentParser(add_help=False)
+    output.add_argument("--json", action="store_true", help="print JSON instead of a table")
+    parents = [settings, output]
+    jobs = commands.add_parser("jobs", help="list, show, pause, resume or cancel jobs")
+    actions = jobs.add_subparsers(dest="jobs_command", required=True)
+    listing = actions.add_parser("list", parents=parents, help="the user's jobs, newest first")
+    listing.add_argument("--status", action="append", choices=[s.value for s in JobStatus], help="repeatable")
+    listing.add_argument("--type", action="append", choices=[t.value for t in JobType], dest="job_type")
+    listing.add_argument("--limit", type=_count, default=50)
+    show = actions.add_parser("show", parents=parents, help="one job with its latest runs")
+    show.add_argument("job_id", metavar="ID")
+    show.add_argument("--runs", type=_count, default=5)
+    for name, text in (("pause", "stop scheduling it"), ("resume", "schedule it again"), ("cancel", "end it")):
+        actions.add_parser(name, parents=parents, help=text).add_argument("job_id", metavar="ID")
+    inbox = commands.add_parser("inbox", parents=parents, help="unread reports from the jobs")
+    inbox.add_argument("--all", action="store_true", help="read ones too")
+    inbox.add_argument("--mark-read", action="store_true", help="then mark every unread message read")
+
+
+def run(settings: Settings, args: argparse.Namespace) -> int:
+    """Carry out a `jobs` or `inbox` command; returns the exit code."""
+    if not settings.db.exists():
+        print(f"mcp-server-jobs: no database at {settings.db}; `serve` creates it (or pass --db)", file=sys.stderr)
+        return BAD_SETUP
+    command = _inbox if args.command_name == "inbox" else _JOBS[args.jobs_command]
+    try:
+        lines = anyio.run(_with_service, settings, lambda service: command(service, settings, args))
+    except JobsError as exc:
+        print(f"mcp-server-jobs: {exc}", file=sys.stderr)
+        return NOT_FOUND
+    print("\n".join(lines))
+    return 0
+
+
+async def _with_service(settings: Settings, work: Callable[[JobService], Awaitable[list[str]]]) -> list[str]:
+    async with _service(settings) as service:
+        return await work(service)
+
+
+@asynccontextmanager
+async def _service(settings: Settings) -> AsyncIterator[JobService]:
+    # No scheduler here: a running server sees these changes on its next sweep.
+    async with SQLiteStore(settings.db) as store:
+        yield JobService(store, SystemClock(), default_timezone=settings.timezone)
+
+
+async def _list(service: JobService, settings: Settings, args: argparse.Namespace) -> list[str]:
+    where = JobFilter(
+        statuses=[JobStatus(s) for s in args.status or ()], job_types=[JobType(t) for t in args.job_type or ()]
+    )
+    jobs = await service.store.list_jobs(settings.user, where, args.limit)
+    if args.json:
+        return [json.dumps([job_view(j).model_dump(mode="json") for j in jobs], indent=2)]
+    rows = [(j.id, j.status.value, j.job_type.value, job_view(j).next_run_at or "-", j.title) for j in jobs]
+    return _table(("ID", "STATUS", "TYPE", "NEXT RUN", "TITLE"), rows) if rows else ["no jobs"]
+
+
+async def _show(service: JobService, settings: Settings, args: argparse.Namespace) -> list[str]:
+    job, runs = await service.get(settings.user, args.job_id, args.runs)
+    view = job_view(job)
+    run_views = [run_view(r, job.schedule.tz) for r in runs]
+    if args.json:
+        return [json.dumps({**view.model_dump(mode="json"), "runs": [r.model_dump(mode="json") for r in run_views]})]
+    lines = [
+        f"{job.title}  ({job.id})",
+        f"  status    {job.status.value}" + (f" — {job.status_reason}" if job.status_reason else ""),
+        f"  type      {job.job_type.value}, {view.schedule_text}",
+        f"  next runs {', '.join(view.next_runs) or '-'}",
+        f"  runs      {job.run_count} so far",
+        "",
+        *(f"  {line}" for line in job.description.splitlines()),
+    ]
+    if run_views:
+        rows = [(r.started_at or "-", r.outcome.value, r.summary or r.error or "") for r in run_views]
+        lines += ["", *_table(("STARTED", "OUTCOME", "SUMMARY"), rows)]
+    return lines
+
+
+def _changer(change: Callable[[JobService, str, str], Awaitable[Any]]) -> Callable[..., Awaitable[list[str]]]:
+    async def command(service: JobService, settings: Settings, args: argparse.Namespace) -> list[str]:
+        job = await change(service, settings.user, args.job_id)
+        if args.json:
+            return [json.dumps(job_view(job).model_dump(mode="json"))]
+        return [f"{job.id} is {job.status.value}" + (f" ({job.status_reason})" if job.status_reason else "")]
+
+    return command
+
+
+async def _resume(service: JobService, user: str, job_id: str) -> Any:
+    return await service.update(user, JobUpdateRequest(job_id=job_id, status="ACTIVE"))
+
+
+_JOBS: dict[str, Callable[..., Awaitable[list[str]]]] = {
+    "list": _list,
+    "show": _show,
+    "pause": _changer(lambda service, user, job_id: service.pause(user, job_id, "paused from the command line")),
+    "resume": _changer(_resume),
+    "cancel": _changer(lambda service, user, job_id: service.cancel(user, job_id, "cancelled from the command line")),
+}
+
+
+async def _inbox(service: JobService, settings: Settings, args: argparse.Namespace) -> list[str]:
+    messages, unread = await service.inbox(settings.user, not args.all, 100)
+    if args.mark_read and unread:
+        await service.mark_read(settings.user, None, True)
+    tz = zone(settings.timezone)
+    views = [message_view(m, tz) for m in messages]
+    if args.json:
+        return [json.dumps({"messages": [v.model_dump(mode="json") for v in views], "unread_count": unread})]
+    if not views:
+        return ["no unread messages" if not args.all else "the inbox is empty"]
+    lines = []
+    for view in views:
+        flag = "" if view.read_at else "● "
+        lines += [f"{flag}{view.created_at}  {view.title}  ({view.job_id or '-'})", *view.body.splitlines(), ""]
+    if args.mark_read and unread:
+        lines.append(f"marked {unread} read")
+    return lines
+
+
+def _table(header: Sequence[str], rows: Sequence[Sequence[str]]) -> list[str]:
+    widths = [max(len(str(row[i])) for row in (header, *rows)) for i in range(len(header))]
+    return ["  ".join(str(cell).ljust(width) for cell, width in zip(row, widths, strict=True)).rstrip()
+            for row in (header, *rows)]  # fmt: skip
+
+
+def _count(text: str) -> int:
+    """A --limit or --runs value: a whole number from 0 to 1000."""
+    if not text.isdigit() or int(text) > 1000:
+        raise argparse.ArgumentTypeError(f"{text!r}: use a whole number from 0 to 1000")
+    return int(text)
