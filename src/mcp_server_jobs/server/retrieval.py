@@ -13,7 +13,7 @@ from anyio.abc import TaskStatus
 
 from mcp_server_jobs.embeddings import EmbeddingError, Embeddings
 from mcp_server_jobs.errors import InvalidInput, StoreError
-from mcp_server_jobs.models import Job, JobStatus, NewJob, search_text
+from mcp_server_jobs.models import LIVE_STATUSES, Job, NewJob, search_text
 from mcp_server_jobs.store import JobFilter, JobStore, KeywordHit, SimilarHit, Vector
 
 log = logging.getLogger(__name__)
@@ -27,7 +27,6 @@ CANDIDATES = 20  # how deep each list goes before fusion (deeper ranks add under
 MIN_SIMILARITY = 0.25
 # Two jobs this close say the same thing in other words (see docs/decisions.md for the measurements).
 DUPLICATE_SIMILARITY = 0.7
-LIVE = (JobStatus.PENDING, JobStatus.ACTIVE, JobStatus.IN_PROGRESS, JobStatus.PAUSED, JobStatus.BLOCKED)
 # A word in more jobs than this picks out none of them: the words half of a search leaves it to meaning.
 # (Ranking every job with a common word by BM25 was most of a search's time at 100k jobs.)
 COMMON_WORD_JOBS = 2_000
@@ -161,7 +160,9 @@ class Retrieval:
 
     async def similar_live(self, user_id: str, vector: Vector) -> list[SimilarHit]:
         """The user's live jobs (at most 3) that say nearly the same as `vector`."""
-        return await self.store.search_similar(user_id, vector, JobFilter(statuses=LIVE), 3, DUPLICATE_SIMILARITY)
+        return await self.store.search_similar(
+            user_id, vector, JobFilter(statuses=tuple(LIVE_STATUSES)), 3, DUPLICATE_SIMILARITY
+        )
 
     async def backfill(self) -> int:
         """Embed every job that has no vector from the current model; returns how many were written."""

@@ -1,5 +1,9 @@
 """Every SQL statement of the SQLite store, by name (SQLite dialect: json_each, FTS5, bm25)."""
 
+from mcp_server_jobs.models import LIVE_STATUSES
+
+_LIVE = ", ".join(f"'{status.value}'" for status in sorted(LIVE_STATUSES))
+
 # The job columns in the order `row_to_job` reads them; depends_on is gathered in position order.
 JOB_COLUMNS = """
     jobs.id, jobs.user_id, jobs.title, jobs.description, jobs.job_type, jobs.schedule,
@@ -38,15 +42,12 @@ SELECT_JOB = f"SELECT {JOB_COLUMNS} FROM jobs WHERE jobs.id = :id AND jobs.user_
 SELECT_LIVE_BY_DEDUP_KEY = f"""
 SELECT {JOB_COLUMNS} FROM jobs
 WHERE jobs.user_id = :user_id AND jobs.dedup_key = :dedup_key
-  AND jobs.status IN ('PENDING', 'ACTIVE', 'IN_PROGRESS', 'PAUSED', 'BLOCKED')
+  AND jobs.status IN ({_LIVE})
 """
+
+COUNT_LIVE_JOBS = f"SELECT count(*) FROM jobs WHERE user_id = :user_id AND status IN ({_LIVE})"
 
 # The unary + keeps the planner off the (user_id, ...) index: one user may own every row.
-COUNT_LIVE_JOBS = """
-SELECT count(*) FROM jobs
-WHERE user_id = :user_id AND status IN ('PENDING', 'ACTIVE', 'IN_PROGRESS', 'PAUSED', 'BLOCKED')
-"""
-
 SELECT_JOBS_BY_IDS = f"""
 SELECT {JOB_COLUMNS} FROM jobs
 WHERE +jobs.user_id = :user_id AND jobs.id IN (SELECT value FROM json_each(:ids))

@@ -115,7 +115,7 @@ def _job_params(job: NewJob) -> dict[str, Any]:
         "job_type": job.job_type.value,
         "schedule": job.schedule.model_dump_json(),
         "end_condition": job.end_condition,
-        "related_entities": json.dumps([e.model_dump(exclude_none=True) for e in job.related_entities]),
+        "related_entities": _entities_json(job.related_entities),
         "notify": job.notify.value,
         "metadata": json.dumps(job.metadata),
         "dedup_key": job.dedup_key,
@@ -134,7 +134,7 @@ def _change_value(name: str, value: Any) -> Any:
     if name == "schedule":
         return value.model_dump_json()
     if name == "related_entities":
-        return json.dumps([e.model_dump(exclude_none=True) for e in value])
+        return _entities_json(value)
     if name == "metadata":
         return json.dumps(value)
     if name == "limits":
@@ -233,13 +233,20 @@ def _run_params(run: Run) -> dict[str, Any]:
     }
 
 
+def _entities_json(entities: Sequence[Entity]) -> str:
+    return json.dumps([e.model_dump(exclude_none=True) for e in entities])
+
+
 def _vector_params(job: NewJob, vector: Vector) -> dict[str, Any]:
-    params = _job_params(job)
+    """PUT_VECTOR's parameters: the vector, and the text it was made from (written only if still current)."""
     return {
         "id": job.id,
         "model": vector.model,
         "vector": to_blob(vector.values),
-        **{name: params[name] for name in ("title", "description", "end_condition", "related_entities")},
+        "title": job.title,
+        "description": job.description,
+        "end_condition": job.end_condition,
+        "related_entities": _entities_json(job.related_entities),
     }
 
 
@@ -480,9 +487,10 @@ class SQLiteStore(JobStore):
             job = row_to_job(rows[0])
             if changes.model_fields_set & TEXT_FIELDS:
                 # A vector always describes the job's current text, or there is none (back-filled later).
-                await conn.execute(q.DELETE_VECTOR, {"id": job_id})
                 if vector is not None:
                     await conn.execute(q.PUT_VECTOR, _vector_params(job, vector))
+                else:
+                    await conn.execute(q.DELETE_VECTOR, {"id": job_id})
         return job
 
     async def _write_changes(
