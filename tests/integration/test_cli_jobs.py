@@ -8,11 +8,13 @@ import sqlite3
 import subprocess
 from pathlib import Path
 
+import anyio
 import pytest
 
 from mcp_server_jobs.models import InboxMessage, JobStatus
 from mcp_server_jobs.store import SQLiteStore
-from tests.conftest import START, new_job
+from tests.conftest import START, dump, new_job
+from tests.fakes.openai_server import FakeOpenAI, verdict
 from tests.integration.test_processes import COMMAND
 
 pytestmark = pytest.mark.anyio
@@ -101,3 +103,61 @@ async def test_inbox_lists_unread_and_marks_read(db: Path) -> None:
     assert json.loads(after.stdout) == {"messages": [], "unread_count": 0}
     assert "Invoices: done" in everything.stdout
     assert "● " not in everything.stdout
+
+
+def runs_of(db: Path, job_id: str) -> list[tuple[str, str]]:
+    with sqlite3.connect(db) as conn:
+        return conn.execute("SELECT outcome, trigger FROM runs WHERE job_id = ?", (job_id,)).fetchall()
+
+
+async def test_run_prints_the_context_sent_and_the_result_of_a_real_model_call(db: Path, provider: FakeOpenAI) -> None:
+    provider.script = [verdict("Reminded Acme and Globex.", summary="two reminders sent")]
+    # The fake provider answers from this event loop: the CLI must not block it.
+    ran = await anyio.to_thread.run_sync(
+        lambda: cli(db, "jobs", "run", "job_invoices", "--model", "openai-chat:fake-model")
+    )
+    assert ran.returncode == 0, ran.stderr
+    context, result = ran.stdout.split("--- run ")
+    assert context.startswith("--- context sent ---")
+    assert "Pending invoices nudge" in context
+    # What the CLI printed is what the model was sent.
+    sent = provider.requests[0]["messages"][-1]["content"]
+    assert context.removeprefix("--- context sent ---\n").strip() in sent
+    assert ": succeeded (backend model) ---" in result
+    assert "summary: two reminders sent" in result
+    assert "Reminded Acme and Globex." in result
+    assert "job_invoices is COMPLETED" in result  # a one-off done by hand is done
+    assert runs_of(db, "job_invoices") == [("succeeded", "manual")]
+
+
+async def test_run_a_failing_job_exits_1_and_says_why(db: Path) -> None:
+    ran = cli(db, "jobs", "run", "job_invoices", "--backends", "command", "--command", "false", "--json")
+    report = json.loads(ran.stdout)
+    assert ran.returncode == 1
+    assert report["run"]["outcome"] == "failed"
+    assert "exited with" in report["run"]["error"]
+    assert "Pending invoices nudge" in report["context"]
+    assert runs_of(db, "job_invoices") == [("failed", "manual")]
+    # A manual run leaves the job's schedule alone.
+    assert status_of(db, "job_invoices") == "ACTIVE"
+
+
+async def test_run_refuses_without_a_backend_or_with_a_bad_id_and_changes_nothing(db: Path) -> None:
+    before = dump(db)
+    no_backend = cli(db, "jobs", "run", "job_invoices")  # the default backends need a model
+    unknown = cli(db, "jobs", "run", "job_nope", "--backends", "dry-run")
+    others = cli(db, "jobs", "run", "job_bobs", "--backends", "dry-run")
+    assert no_backend.returncode == 2
+    assert "nothing can run the job here" in no_backend.stderr
+    assert "doctor" in no_backend.stderr
+    assert unknown.returncode == 1
+    assert "No job with id 'job_nope'" in unknown.stderr
+    assert others.returncode == 1
+    assert dump(db) == before
+
+
+async def test_run_with_dry_run_shows_the_context_once(db: Path) -> None:
+    ran = cli(db, "jobs", "run", "job_invoices", "--backends", "dry-run")
+    assert ran.returncode == 0, ran.stderr
+    assert ran.stdout.count("Pending invoices nudge") == ran.stdout.split("--- run ")[0].count("Pending invoices nudge")
+    assert ": succeeded (backend dry-run) ---" in ran.stdout

@@ -57,8 +57,11 @@ class Scheduler:
         owner: str | None = None,
         on_message: Callable[[InboxMessage], Awaitable[None]] | None = None,
         webhook: str | None = None,
+        on_context: Callable[[Job, str], None] | None = None,
     ) -> None:
         self.store = store
+        # Shown each run's context before the backends get it (`jobs run` prints it).
+        self.on_context = on_context
         # Told of every inbox message this scheduler writes (the server notifies subscribed clients).
         self.on_message = on_message
         # Every inbox message is also POSTed here as JSON, when set.
@@ -120,13 +123,18 @@ class Scheduler:
         self.poke()
 
     async def run_now(self, user_id: str, job_id: str) -> tuple[Job, Run]:
-        """Start one run of the job now, outside its schedule; the serving loop carries it out."""
+        """Start one run of the job now, outside its schedule: in the serving loop if one runs (the run
+        returned has just started), else here until it ends (the run returned has ended)."""
         decide = partial(plan_manual, now=self.clock.now(), owner=self.owner, policy=self.policy)
         job, run = await self.store.claim_job(user_id, job_id, decide)
         if self._group is not None:
             self._group.start_soon(self._execute, job, run)
-        else:
-            await self._execute(job, run)
+            return job, run
+        async with anyio.create_task_group() as group:
+            # A run longer than a lease would otherwise be taken back by a server on the same database.
+            group.start_soon(self._renew_leases)
+            run = await self._execute(job, run)
+            group.cancel_scope.cancel()
         return job, run
 
     def backend_problem(self) -> str | None:
@@ -284,6 +292,8 @@ class Scheduler:
         timeout = job.schedule.timeout_seconds or self.policy.run_timeout_seconds
         try:
             context = await self._context(job)
+            if self.on_context is not None:
+                self.on_context(job, context)
             with anyio.fail_after(timeout):
                 backend, answer = await self._call_backends(job, context)
                 verdict = answer.verdict or await self._text_verdict(backend, job, answer.output)

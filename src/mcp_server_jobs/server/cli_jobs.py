@@ -14,15 +14,27 @@ import anyio
 from mcp_server_jobs.clock import SystemClock
 from mcp_server_jobs.config import Settings
 from mcp_server_jobs.errors import JobsError
-from mcp_server_jobs.models import JobStatus, JobType
+from mcp_server_jobs.models import JobStatus, JobType, RunOutcome
 from mcp_server_jobs.schedule import zone
 from mcp_server_jobs.server.requests import JobUpdateRequest
 from mcp_server_jobs.server.service import JobService
 from mcp_server_jobs.server.views import job_view, message_view, run_view
 from mcp_server_jobs.store import JobFilter, SQLiteStore
 
-NOT_FOUND = 1  # exit code: the id or the change was refused
-BAD_SETUP = 2  # exit code: no database, bad settings
+NOT_FOUND = 1  # exit code: the id or the change was refused, or the run failed
+BAD_SETUP = 2  # exit code: no database, bad settings, no usable backend
+
+
+class RunFailed(JobsError):
+    """`jobs run` ran the job and the run failed: its report is still printed."""
+
+    def __init__(self, lines: list[str]) -> None:
+        super().__init__("the run failed")
+        self.lines = lines
+
+
+class NoBackend(JobsError):
+    """`jobs run` has no backend that can take the run."""
 
 
 def add_parsers(commands: Any, settings: argparse.ArgumentParser) -> None:
@@ -41,6 +53,13 @@ def add_parsers(commands: Any, settings: argparse.ArgumentParser) -> None:
     show.add_argument("--runs", type=_count, default=5)
     for name, text in (("pause", "stop scheduling it"), ("resume", "schedule it again"), ("cancel", "end it")):
         actions.add_parser(name, parents=parents, help=text).add_argument("job_id", metavar="ID")
+    actions.add_parser(
+        "run",
+        parents=parents,
+        help="run it once now, here, and print the context sent and the result",
+        description="Run the job once now in this process with the configured backends (as job_run_now does), "
+        "print the context the agent got and the run's result. Exit 1 if the run failed.",
+    ).add_argument("job_id", metavar="ID")
     inbox = commands.add_parser("inbox", parents=parents, help="unread reports from the jobs")
     inbox.add_argument("--all", action="store_true", help="read ones too")
     inbox.add_argument("--mark-read", action="store_true", help="then mark every unread message read")
@@ -54,6 +73,12 @@ def run(settings: Settings, args: argparse.Namespace) -> int:
     command = _inbox if args.command_name == "inbox" else _JOBS[args.jobs_command]
     try:
         lines = anyio.run(_with_service, settings, lambda service: command(service, settings, args))
+    except RunFailed as failed:
+        print("\n".join(failed.lines))
+        return NOT_FOUND
+    except NoBackend as exc:
+        print(f"mcp-server-jobs: {exc}", file=sys.stderr)
+        return BAD_SETUP
     except JobsError as exc:
         print(f"mcp-server-jobs: {exc}", file=sys.stderr)
         return NOT_FOUND
@@ -119,7 +144,43 @@ async def _resume(service: JobService, user: str, job_id: str) -> Any:
     return await service.update(user, JobUpdateRequest(job_id=job_id, status="ACTIVE"))
 
 
+async def _run(service: JobService, settings: Settings, args: argparse.Namespace) -> list[str]:
+    # Imported here: the backends pull in pydantic-ai, which the other commands do not need.
+    from mcp_server_jobs.scheduler.engine import Scheduler
+    from mcp_server_jobs.server.app import backends_for, policy
+
+    contexts: list[str] = []
+    scheduler = Scheduler(
+        service.store, service.clock, backends_for(settings), policy(settings),
+        webhook=settings.webhook, on_context=lambda _job, context: contexts.append(context),
+    )  # fmt: skip
+    problem = scheduler.backend_problem()
+    if problem is not None:
+        raise NoBackend(f"nothing can run the job here: {problem}. See `mcp-server-jobs doctor`.")
+    _, ran = await scheduler.run_now(settings.user, args.job_id)
+    job = await service.store.get_job(settings.user, args.job_id)
+    view = run_view(ran, job.schedule.tz)
+    if args.json:
+        lines = [json.dumps({"context": contexts[0] if contexts else None, "run": view.model_dump(mode="json"),
+                             "job": job_view(job).model_dump(mode="json")})]  # fmt: skip
+    else:
+        lines = [
+            *(["--- context sent ---", contexts[0], ""] if contexts else []),
+            f"--- run {ran.id}: {ran.outcome.value}" + (f" (backend {ran.backend})" if ran.backend else "") + " ---",
+            *([f"summary: {ran.summary}"] if ran.summary else []),
+            *([f"error: {ran.error}"] if ran.error else []),
+            # dry-run's output is the context itself: once is enough.
+            *(["output:", ran.output] if ran.output and ran.output not in contexts else []),
+            "",
+            f"{job.id} is {job.status.value}" + (f" ({job.status_reason})" if job.status_reason else ""),
+        ]
+    if ran.outcome is not RunOutcome.SUCCEEDED:
+        raise RunFailed(lines)
+    return lines
+
+
 _JOBS: dict[str, Callable[..., Awaitable[list[str]]]] = {
+    "run": _run,
     "list": _list,
     "show": _show,
     "pause": _changer(lambda service, user, job_id: service.pause(user, job_id, "paused from the command line")),
