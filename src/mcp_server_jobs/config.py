@@ -56,6 +56,8 @@ class Settings(BaseModel):
     command: str | None = Field(default=None, max_length=2000)
     model: str | None = Field(default=None, max_length=200)
     agent_servers: Path | None = None
+    # Predefined jobs (TOML), brought into the database at every start of `serve`.
+    jobs_file: Path | None = None
     mcp_agent_server: str | None = Field(default=None, max_length=2000)
     mcp_agent_tool: str = Field(default="run_agent", min_length=1, max_length=200)
     webhook: str | None = Field(default=None, max_length=2000, pattern=r"^https?://")

@@ -18,7 +18,8 @@ import pytest
 
 from mcp_server_jobs.clock import FakeClock
 from mcp_server_jobs.models import JobStatus, RunOutcome
-from mcp_server_jobs.scheduler.model_backend import ModelBackend, is_job_tool
+from mcp_server_jobs.scheduler.agent_tools import is_job_tool
+from mcp_server_jobs.scheduler.model_backend import ModelBackend
 from mcp_server_jobs.store import JobFilter
 from tests.conftest import START, World, open_world, wait_for
 from tests.fakes.openai_server import FakeOpenAI, error, tool_call, verdict

@@ -12,7 +12,17 @@ import mcp_types as types
 from mcp import Client, StdioServerParameters
 
 from mcp_server_jobs.errors import AgentError
-from mcp_server_jobs.scheduler.model_backend import is_job_tool
+
+# The tools of this server: a job's agent never gets them, whatever the agent-servers file lists.
+JOB_TOOLS = frozenset(
+    {"job_create", "job_update", "job_pause", "job_cancel", "job_run_now", "job_retrieval_semantic",
+     "job_retrieval_by_id", "job_retrieval_by_keywords", "inbox_list", "inbox_mark_read"}
+)  # fmt: skip
+
+
+def is_job_tool(name: str) -> bool:
+    """Whether `name` (possibly prefixed by its server's name) is one of this server's job tools."""
+    return any(name == tool or name.endswith("_" + tool) for tool in JOB_TOOLS)
 
 
 class AgentTools:

@@ -154,6 +154,9 @@ class McpAgentBackend:
         return AgentResult(output=text)
 
 
+NO_MODEL = "no model set (--model, e.g. openai:gpt-5-mini or anthropic:claude-sonnet-4-5)"
+
+
 class NotConfigured:
     """A backend named in the settings that this server cannot use."""
 
@@ -190,8 +193,10 @@ def build_backends(
             from mcp_server_jobs.scheduler.sampling_backend import SamplingBackend
 
             backends.append(SamplingBackend(agent_servers=agent_servers))
+        elif name == "model" and model is None:
+            backends.append(NotConfigured(name, NO_MODEL))
         elif name == "model":
-            # Imported here: pydantic-ai and the provider SDKs take a moment to load.
+            # Imported here, and only with a model: pydantic-ai and the provider SDKs take seconds to load.
             from mcp_server_jobs.scheduler.model_backend import ModelBackend
 
             backends.append(ModelBackend(model, agent_servers))

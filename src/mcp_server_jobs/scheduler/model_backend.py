@@ -32,16 +32,12 @@ from pydantic_ai.usage import UsageLimits
 
 from mcp_server_jobs.errors import AgentError
 from mcp_server_jobs.models import Job
-from mcp_server_jobs.scheduler.backends import AgentResult
+from mcp_server_jobs.scheduler.agent_tools import is_job_tool
+from mcp_server_jobs.scheduler.backends import NO_MODEL, AgentResult
 from mcp_server_jobs.scheduler.verdict import Verdict
 
 log = logging.getLogger(__name__)
 
-# The tools of this server: a job's agent never gets them, whatever the agent-servers file lists.
-JOB_TOOLS = frozenset(
-    {"job_create", "job_update", "job_pause", "job_cancel", "job_run_now", "job_retrieval_semantic",
-     "job_retrieval_by_id", "job_retrieval_by_keywords", "inbox_list", "inbox_mark_read"}
-)  # fmt: skip
 PERMANENT_STATUS = frozenset({401, 403, 404})
 
 INSTRUCTIONS = """\
@@ -54,11 +50,6 @@ class Report(Verdict):
     """The model's final answer: the work's full output and its verdict."""
 
     output: str = Field(max_length=200_000, description="The full result of the work: findings, data, drafts.")
-
-
-def is_job_tool(name: str) -> bool:
-    """Whether `name` (possibly prefixed by its server's name) is one of this server's job tools."""
-    return any(name == tool or name.endswith("_" + tool) for tool in JOB_TOOLS)
 
 
 class ModelBackend:
@@ -83,7 +74,7 @@ class ModelBackend:
 
     def unavailable(self) -> str | None:
         if self._model_spec is None:
-            return "no model set (--model, e.g. openai:gpt-5-mini or anthropic:claude-sonnet-4-5)"
+            return NO_MODEL
         if self._model is None and self._problem is None:
             try:
                 self._model = self._model_spec if isinstance(self._model_spec, Model) else infer_model(self._model_spec)

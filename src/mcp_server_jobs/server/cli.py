@@ -33,6 +33,7 @@ def _settings_flags() -> argparse.ArgumentParser:
     flags.add_argument("--backends", help=f"comma list tried in order, from: {', '.join(KNOWN_BACKENDS)}")
     flags.add_argument("--model", help="pydantic-ai model string, e.g. openai:gpt-5-mini, openai-chat:llama3.2")
     flags.add_argument("--agent-servers", type=Path, help="mcpServers JSON file whose tools job agents get")
+    flags.add_argument("--jobs-file", type=Path, help="TOML file of predefined jobs, brought in at each start")
     flags.add_argument("--command", help="CLI agent for the command backend, e.g. 'claude -p' (prompt on stdin)")
     flags.add_argument("--mcp-agent-server", help="MCP server (URL or command) whose tool runs an agent")
     flags.add_argument("--mcp-agent-tool", help="that server's tool to call with the prompt (default run_agent)")
@@ -138,8 +139,25 @@ def token_command(settings: Settings, args: argparse.Namespace) -> int:
 LOOPBACK = ("127.0.0.1", "localhost", "::1")
 
 
+async def _load_jobs_file(settings: Settings, path: Path) -> None:
+    from mcp_server_jobs.server.jobs_file import sync_jobs_file
+
+    async with cli_jobs.open_service(settings) as service:
+        changes = await sync_jobs_file(service, path, settings.user)
+    for change in changes:
+        log.info("jobs file %s: %s %s (%s)", path, change.action, change.name, change.job_id)
+    log.info("jobs file %s: %d change(s)", path, len(changes))
+
+
 def serve(settings: Settings) -> int:
     """Run the server until it is stopped."""
+    if settings.jobs_file is not None:
+        try:
+            anyio.run(_load_jobs_file, settings, settings.jobs_file)
+        except JobsError as exc:
+            print(f"mcp-server-jobs: {exc}", file=sys.stderr)
+            return 2
+    # Imported after the jobs file is read: a bad file is told at once, not after loading the server.
     from mcp.server.transport_security import TransportSecuritySettings
 
     from mcp_server_jobs.server.app import build_server
@@ -200,6 +218,7 @@ def doctor(settings: Settings) -> int:
         usable = usable or problem is None
         lines.append(f"  {backend.name}: " + ("ready" if problem is None else f"not usable: {problem}"))
     lines.append(f"agent servers: {_agent_servers_state(settings.agent_servers)}")
+    lines.append(f"jobs file: {_jobs_file_state(settings)}")
     lines.append(f"search by meaning: {_embeddings_state(settings.embeddings)}")
     lines.append("ready: jobs will run" if usable else "NOT READY: due jobs will wait until a backend is usable")
     print("\n".join(lines))
@@ -216,6 +235,19 @@ def _database_state(path: Path) -> str:
     except sqlite3.Error as exc:
         return f"cannot be read: {exc}"
     return f"schema version {version}, {jobs} jobs"
+
+
+def _jobs_file_state(settings: Settings) -> str:
+    from mcp_server_jobs.server.jobs_file import read_jobs_file
+
+    if settings.jobs_file is None:
+        return "none (--jobs-file FILE defines jobs in TOML)"
+    try:
+        definitions = read_jobs_file(settings.jobs_file, settings.user)
+    except JobsError as exc:
+        return str(exc).removeprefix("jobs file ")
+    names = ", ".join(d.name for d in definitions) or "no jobs"
+    return f"{settings.jobs_file}: {names} (schedules are checked when serve starts)"
 
 
 def _embeddings_state(spec: str) -> str:

@@ -87,15 +87,15 @@ def run(settings: Settings, args: argparse.Namespace) -> int:
 
 
 async def _with_service(settings: Settings, work: Callable[[JobService], Awaitable[list[str]]]) -> list[str]:
-    async with _service(settings) as service:
+    async with open_service(settings) as service:
         return await work(service)
 
 
 @asynccontextmanager
-async def _service(settings: Settings) -> AsyncIterator[JobService]:
-    # No scheduler here: a running server sees these changes on its next sweep.
+async def open_service(settings: Settings) -> AsyncIterator[JobService]:
+    """The jobs of `settings.db` without a scheduler: a running server sees changes on its next sweep."""
     async with SQLiteStore(settings.db) as store:
-        yield JobService(store, SystemClock(), default_timezone=settings.timezone)
+        yield JobService(store, SystemClock(), default_timezone=settings.timezone, max_live_jobs=settings.max_live_jobs)
 
 
 async def _list(service: JobService, settings: Settings, args: argparse.Namespace) -> list[str]:

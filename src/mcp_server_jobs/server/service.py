@@ -82,7 +82,7 @@ class JobService:
         """Validate and store a new job (or return the live one with the same dedup_key)."""
         now = self.clock.now()
         schedule = build_schedule(request.job_type, request.schedule, self.default_timezone, now)
-        _check_end_condition(request.job_type, request.end_condition)
+        check_end_condition(request.job_type, request.end_condition)
         depends_on = _unique(request.depends_on)
         dependencies = await self._dependencies(user_id, depends_on)
         status, reason = lifecycle.dependency_status(dependencies)
@@ -183,7 +183,7 @@ class JobService:
             if name in edits:
                 setattr(changes, name, getattr(request, name))
         if "end_condition" in edits:
-            _check_end_condition(job.job_type, request.end_condition)
+            check_end_condition(job.job_type, request.end_condition)
             changes.end_condition = request.end_condition
         schedule = job.schedule
         if "schedule" in edits and request.schedule is not None:
@@ -310,7 +310,8 @@ def _unique(ids: Sequence[str]) -> list[str]:
     return list(dict.fromkeys(ids))
 
 
-def _check_end_condition(job_type: JobType, end_condition: str | None) -> None:
+def check_end_condition(job_type: JobType, end_condition: str | None) -> None:
+    """Refuse an ONGOING job without end_condition, or end_condition on another type."""
     if job_type is JobType.ONGOING and not end_condition:
         raise InvalidInput(
             "ONGOING jobs need end_condition: the condition, judged after each run, that ends the job "

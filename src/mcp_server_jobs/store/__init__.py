@@ -3,6 +3,7 @@
 from mcp_server_jobs.store.base import (
     Claim,
     ClaimDecision,
+    DefinedJob,
     JobFilter,
     JobStore,
     KeywordHit,
@@ -15,6 +16,7 @@ from mcp_server_jobs.store.sqlite import SQLiteStore
 __all__ = [
     "Claim",
     "ClaimDecision",
+    "DefinedJob",
     "JobFilter",
     "JobStore",
     "KeywordHit",

@@ -55,6 +55,16 @@ class SimilarHit:
 
 
 @dataclass(frozen=True)
+class DefinedJob:
+    """A job of the jobs file: its name there, the job made from it, and a digest of its definition."""
+
+    name: str
+    user_id: str
+    job_id: str
+    digest: str
+
+
+@dataclass(frozen=True)
 class Claim:
     """What a claim decided for one due job: the job's changes and the runs to record with them.
 
@@ -217,6 +227,20 @@ class JobStore(ABC):
     @abstractmethod
     async def latest_outputs(self, job_ids: Sequence[str]) -> dict[str, str]:
         """The output of each job's newest succeeded run (jobs without one are left out)."""
+
+    # --- the jobs file ---
+
+    @abstractmethod
+    async def defined_jobs(self) -> list[DefinedJob]:
+        """Every job the jobs file has made, by name."""
+
+    @abstractmethod
+    async def put_defined_job(self, defined: DefinedJob) -> None:
+        """Remember (or replace) the job made from the definition called `defined.name`."""
+
+    @abstractmethod
+    async def drop_defined_job(self, name: str) -> None:
+        """Forget the definition called `name` (it left the jobs file)."""
 
     # --- inbox ---
 

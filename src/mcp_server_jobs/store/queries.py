@@ -210,3 +210,12 @@ UPDATE inbox SET read_at = :now
 WHERE user_id = :user_id AND read_at IS NULL
   AND (:ids IS NULL OR id IN (SELECT value FROM json_each(:ids)))
 """
+
+SELECT_DEFINED_JOBS = "SELECT name, user_id, job_id, digest FROM defined_jobs ORDER BY name"
+
+PUT_DEFINED_JOB = """
+INSERT INTO defined_jobs (name, user_id, job_id, digest) VALUES (:name, :user_id, :job_id, :digest)
+ON CONFLICT (name) DO UPDATE SET user_id = excluded.user_id, job_id = excluded.job_id, digest = excluded.digest
+"""
+
+DROP_DEFINED_JOB = "DELETE FROM defined_jobs WHERE name = :name"

@@ -7,6 +7,7 @@ import re
 import sqlite3
 from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
+from dataclasses import asdict
 from datetime import UTC, datetime
 from importlib import resources
 from pathlib import Path
@@ -38,6 +39,7 @@ from mcp_server_jobs.store import queries as q
 from mcp_server_jobs.store.base import (
     Claim,
     ClaimDecision,
+    DefinedJob,
     JobFilter,
     JobStore,
     KeywordHit,
@@ -614,6 +616,19 @@ class SQLiteStore(JobStore):
 
     async def waiting_to_settle(self, limit: int) -> list[Job]:
         return [row_to_job(row) for row in await self._query(q.SELECT_WAITING_TO_SETTLE, {"limit": limit})]
+
+    # --- the jobs file ---
+
+    async def defined_jobs(self) -> list[DefinedJob]:
+        return [DefinedJob(**dict(row)) for row in await self._query(q.SELECT_DEFINED_JOBS, {})]
+
+    async def put_defined_job(self, defined: DefinedJob) -> None:
+        async with self._transaction() as conn:
+            await conn.execute(q.PUT_DEFINED_JOB, asdict(defined))
+
+    async def drop_defined_job(self, name: str) -> None:
+        async with self._transaction() as conn:
+            await conn.execute(q.DROP_DEFINED_JOB, {"name": name})
 
     # --- inbox ---
 
