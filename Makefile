@@ -27,9 +27,9 @@ run: $(VENV)/.installed
 	@echo "mcp-server-jobs: streamable HTTP on http://$(HOST):$(PORT)/mcp (Ctrl-C stops it)"
 	@echo ""
 	@echo "  MCP Inspector:  npx @modelcontextprotocol/inspector --cli http://$(HOST):$(PORT)/mcp --transport http --method tools/list"
-	@echo "  Claude Code:    claude mcp add --transport http jobs http://$(HOST):$(PORT)/mcp"
+	@echo "  Claude Code:    claude mcp add --transport http jobs-http http://$(HOST):$(PORT)/mcp"
 	@echo "  Claude Desktop: add to claude_desktop_config.json (stdio, see mcp.json):"
-	@echo '    {"mcpServers": {"jobs": {"command": "$(CURDIR)/$(BIN)/mcp-server-jobs", "args": ["serve"]}}}'
+	@echo '    {"mcpServers": {"jobs": {"type": "stdio", "command": "$(CURDIR)/$(BIN)/mcp-server-jobs", "args": ["serve"]}}}'
 	@echo ""
 	$(BIN)/mcp-server-jobs serve --transport http --host $(HOST) --port $(PORT)
 

@@ -162,3 +162,19 @@ async def test_each_kind_of_bad_definition_names_its_line(
     assert f"line {line}" in str(refused.value)
     assert problem in str(refused.value)
     assert dump(db_path) == before
+
+
+@pytest.mark.anyio
+async def test_toml_datetimes_are_read_in_the_schedules_zone(db_path: Path, tmp_path: Path, clock: FakeClock) -> None:
+    path = tmp_path / "jobs.toml"
+    path.write_text(
+        '[jobs.report]\ntitle = "Morning report"\ndescription = "Sum up the night."\njob_type = "ONE_OFF"\n'
+        'schedule = { run_at = 2026-11-23T07:00:00, timezone = "Europe/Paris" }\n'  # a TOML local datetime
+    )
+    async with SQLiteStore(db_path) as store:
+        service = JobService(store, clock, default_timezone="UTC")
+        (change,) = await sync_jobs_file(service, path, "local")
+        job = await store.get_job("local", change.job_id)
+    assert change.action == "created"
+    assert job.next_run_at is not None
+    assert job.next_run_at.isoformat() == "2026-11-23T06:00:00+00:00"  # 07:00 in Paris

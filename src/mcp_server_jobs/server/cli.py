@@ -84,7 +84,7 @@ def _parser() -> argparse.ArgumentParser:
     commands.add_parser(
         "doctor",
         parents=[settings],
-        help="check the set-up: database, timezone, backends, agent servers",
+        help="check the set-up: database, timezone, backends, agent servers, jobs file",
         description="Check what `serve` would use with the same options; exit 1 if no backend can run jobs.",
     )
     return parser

@@ -42,7 +42,7 @@ def add_parsers(commands: Any, settings: argparse.ArgumentParser) -> None:
     output = argparse.ArgumentParser(add_help=False)
     output.add_argument("--json", action="store_true", help="print JSON instead of a table")
     parents = [settings, output]
-    jobs = commands.add_parser("jobs", help="list, show, pause, resume or cancel jobs")
+    jobs = commands.add_parser("jobs", help="list, show, pause, resume, cancel or run jobs")
     actions = jobs.add_subparsers(dest="jobs_command", required=True)
     listing = actions.add_parser("list", parents=parents, help="the user's jobs, newest first")
     listing.add_argument("--status", action="append", choices=[s.value for s in JobStatus], help="repeatable")

@@ -57,11 +57,12 @@ def read_jobs_file(path: Path, default_user: str) -> list[Definition]:
     try:
         text = path.read_text(encoding="utf-8")
     except OSError as exc:
-        raise JobsFileError(f"jobs file {path}: cannot be read: {exc}") from exc
+        raise JobsFileError(f"jobs file {path}: cannot be read: {exc}. Nothing was changed.") from exc
     try:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
-        raise JobsFileError(f"jobs file {path}: not valid TOML: {exc}") from exc
+        # tomllib's message names the line: "Invalid value (at line 4, column 12)".
+        raise JobsFileError(f"jobs file {path}: not valid TOML: {exc}. Nothing was changed.") from exc
     places = _Places(text)
     for key in data:
         if key != "jobs":
@@ -213,4 +214,4 @@ class _Places:
 
 
 def _error(path: Path, line: int, problem: str) -> JobsFileError:
-    return JobsFileError(f"jobs file {path}, line {line}: {problem}. Nothing was changed.")
+    return JobsFileError(f"jobs file {path}, line {line}: {problem.rstrip('.')}. Nothing was changed.")
