@@ -145,7 +145,7 @@ async def _resume(service: JobService, user: str, job_id: str) -> Any:
 
 
 async def _run(service: JobService, settings: Settings, args: argparse.Namespace) -> list[str]:
-    # Imported here: the backends pull in pydantic-ai, which the other commands do not need.
+    # Imported here: the server app and backends (pydantic-ai with a model) load slowly; other commands skip them.
     from mcp_server_jobs.scheduler.engine import Scheduler
     from mcp_server_jobs.server.app import backends_for, policy
 
@@ -180,12 +180,12 @@ async def _run(service: JobService, settings: Settings, args: argparse.Namespace
 
 
 _JOBS: dict[str, Callable[..., Awaitable[list[str]]]] = {
-    "run": _run,
     "list": _list,
     "show": _show,
     "pause": _changer(lambda service, user, job_id: service.pause(user, job_id, "paused from the command line")),
     "resume": _changer(_resume),
     "cancel": _changer(lambda service, user, job_id: service.cancel(user, job_id, "cancelled from the command line")),
+    "run": _run,
 }
 
 
