@@ -15,8 +15,10 @@ import secrets
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from mcp.server.auth.provider import AccessToken
+if TYPE_CHECKING:
+    from mcp.server.auth.provider import AccessToken
 
 from mcp_server_jobs.errors import InvalidInput
 
@@ -104,6 +106,9 @@ class TokenVerifier:
         return bool(self._users)
 
     async def verify_token(self, token: str) -> AccessToken | None:
+        # Imported here: the `token` commands use this module and need none of the MCP SDK (1 s to load).
+        from mcp.server.auth.provider import AccessToken
+
         self._reload()
         user = self._users.get(token_hash(token))
         return None if user is None else AccessToken(token="", client_id=user, scopes=[], subject=user)
