@@ -80,6 +80,7 @@ def test_new_changed_and_removed_definitions_across_restarts(db_path: Path, tmp_
     assert one["invoices"]["status"] == one["build"]["status"] == "ACTIVE"
     assert json.loads(one["invoices"]["schedule"])["cron"] == "0 9 * * 1"
     assert cli(db_path, "jobs", "pause", one["build"]["id"]).returncode == 0
+    paused_version = jobs(db_path)["build"]["version"]
 
     # invoices changed, build the same (and paused by a person meanwhile), watch new.
     path.write_text(INVOICES.replace("0 9 * * 1", "0 8 * * 1").replace("nudge", "reminder") + BUILD + WATCH)
@@ -90,7 +91,7 @@ def test_new_changed_and_removed_definitions_across_restarts(db_path: Path, tmp_
     assert two["invoices"]["title"] == "Pending invoices reminder"
     assert json.loads(two["invoices"]["schedule"])["cron"] == "0 8 * * 1"
     assert two["build"]["status"] == "PAUSED"  # an unchanged definition leaves its job alone
-    assert two["build"]["version"] == jobs(db_path)[one["build"]["id"]]["version"]
+    assert two["build"]["version"] == paused_version
     assert two["watch"]["job_type"] == "ONGOING"
     assert two["watch"]["status"] == "ACTIVE"
 

@@ -160,17 +160,18 @@ async def _run(service: JobService, settings: Settings, args: argparse.Namespace
     _, ran = await scheduler.run_now(settings.user, args.job_id)
     job = await service.store.get_job(settings.user, args.job_id)
     view = run_view(ran, job.schedule.tz)
+    context = contexts[0] if contexts else None
     if args.json:
-        lines = [json.dumps({"context": contexts[0] if contexts else None, "run": view.model_dump(mode="json"),
+        lines = [json.dumps({"context": context, "run": view.model_dump(mode="json"),
                              "job": job_view(job).model_dump(mode="json")})]  # fmt: skip
     else:
         lines = [
-            *(["--- context sent ---", contexts[0], ""] if contexts else []),
+            *(["--- context sent ---", context, ""] if context is not None else []),
             f"--- run {ran.id}: {ran.outcome.value}" + (f" (backend {ran.backend})" if ran.backend else "") + " ---",
             *([f"summary: {ran.summary}"] if ran.summary else []),
             *([f"error: {ran.error}"] if ran.error else []),
             # dry-run's output is the context itself: once is enough.
-            *(["output:", ran.output] if ran.output and ran.output not in contexts else []),
+            *(["output:", ran.output] if ran.output and ran.output != context else []),
             "",
             f"{job.id} is {job.status.value}" + (f" ({job.status_reason})" if job.status_reason else ""),
         ]

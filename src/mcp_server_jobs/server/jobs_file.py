@@ -20,9 +20,9 @@ from typing import Any
 from pydantic import ValidationError
 
 from mcp_server_jobs.errors import InvalidInput, JobNotFound
-from mcp_server_jobs.models import LIVE_STATUSES, Job, RunLimits, ScheduleInput, build_schedule
+from mcp_server_jobs.models import LIVE_STATUSES, Job, RunLimits, ScheduleInput
 from mcp_server_jobs.server.requests import JobCreateRequest, JobUpdateRequest
-from mcp_server_jobs.server.service import JobService, check_end_condition
+from mcp_server_jobs.server.service import JobService
 from mcp_server_jobs.store import DefinedJob
 
 NAME = re.compile(r"[A-Za-z0-9_-]{1,64}")
@@ -156,18 +156,14 @@ async def _live_job(service: JobService, defined: DefinedJob | None) -> Job | No
 
 def _check(service: JobService, path: Path, definition: Definition) -> None:
     """The checks job_create makes before writing, so that a bad schedule stops the sync before any write."""
-    request = definition.request
     try:
-        build_schedule(request.job_type, request.schedule, service.default_timezone, service.clock.now())
+        service.check(definition.request, service.clock.now())
     except InvalidInput as exc:
-        # The schedule's messages start with the field at fault ("schedule: every must be ...").
+        # Schedule messages start with the field at fault ("schedule: every must be ..."); others are the job's.
         named = re.match(r"schedule: (\w+)", str(exc))
-        line = definition.schedule_lines.get(named.group(1) if named else "", definition.schedule_lines[""])
+        lines = definition.schedule_lines
+        line = lines.get(named.group(1), lines[""]) if named else definition.line
         raise _error(path, line, f"jobs.{definition.name}: {exc}") from exc
-    try:
-        check_end_condition(request.job_type, request.end_condition)
-    except InvalidInput as exc:
-        raise _error(path, definition.line, f"jobs.{definition.name}: {exc}") from exc
 
 
 async def _apply(service: JobService, definition: Definition, job: Job | None) -> Change:

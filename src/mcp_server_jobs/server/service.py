@@ -81,8 +81,7 @@ class JobService:
     async def create(self, user_id: str, request: JobCreateRequest) -> Created:
         """Validate and store a new job (or return the live one with the same dedup_key)."""
         now = self.clock.now()
-        schedule = build_schedule(request.job_type, request.schedule, self.default_timezone, now)
-        check_end_condition(request.job_type, request.end_condition)
+        schedule = self.check(request, now)
         depends_on = _unique(request.depends_on)
         dependencies = await self._dependencies(user_id, depends_on)
         status, reason = lifecycle.dependency_status(dependencies)
@@ -127,6 +126,12 @@ class JobService:
                 "ask whether they meant one of those, and cancel the copy if so."
             )
         return Created(job=job, is_existing=not created, warnings=warnings, similar=similar)
+
+    def check(self, request: JobCreateRequest, now: datetime) -> Schedule:
+        """The checks of `create` that need no database: the schedule (returned, built) and end condition."""
+        schedule = build_schedule(request.job_type, request.schedule, self.default_timezone, now)
+        _check_end_condition(request.job_type, request.end_condition)
+        return schedule
 
     async def _dependencies(self, user_id: str, depends_on: Sequence[str], *, of: str | None = None) -> list[Job]:
         """The user's jobs named in depends_on; refuses unknown ids, archived jobs and cycles."""
@@ -183,7 +188,7 @@ class JobService:
             if name in edits:
                 setattr(changes, name, getattr(request, name))
         if "end_condition" in edits:
-            check_end_condition(job.job_type, request.end_condition)
+            _check_end_condition(job.job_type, request.end_condition)
             changes.end_condition = request.end_condition
         schedule = job.schedule
         if "schedule" in edits and request.schedule is not None:
@@ -310,8 +315,7 @@ def _unique(ids: Sequence[str]) -> list[str]:
     return list(dict.fromkeys(ids))
 
 
-def check_end_condition(job_type: JobType, end_condition: str | None) -> None:
-    """Refuse an ONGOING job without end_condition, or end_condition on another type."""
+def _check_end_condition(job_type: JobType, end_condition: str | None) -> None:
     if job_type is JobType.ONGOING and not end_condition:
         raise InvalidInput(
             "ONGOING jobs need end_condition: the condition, judged after each run, that ends the job "
