@@ -92,10 +92,12 @@ def render(results: dict[str, dict[str, float]], command: str) -> str:
     lines += _rows({"http": results["http"]})
     lines += [
         "",
-        "## Install size",
+        "## Install size and start-up",
         "",
         "A fresh virtual environment after `pip install .` (the default install, no dev tools): its size, "
-        "and the largest packages in it.",
+        "the largest packages in it, and the median of 5 wall times of `--help`, `jobs list`, and `serve` on "
+        "stdio with stdin closed (start, open the database, load the search model, stop): what a client waits "
+        "for when it starts the server.",
         "",
         "| benchmark | measure | value | target |",
         "|---|---|---|---|",
