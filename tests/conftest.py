@@ -30,6 +30,8 @@ from mcp_server_jobs.store import SQLiteStore
 from tests.fakes.openai_server import FakeOpenAI, fake_openai
 
 # A Sunday; Europe/Paris is UTC+1 then.
+# A command agent that succeeds at once (and notes the job in $AGENT_LOG when set).
+QUICK_AGENT = f"sh {Path(__file__).parent / 'fakes' / 'quick_agent.sh'}"
 START = datetime(2026, 11, 22, 10, 0, tzinfo=UTC)
 
 

@@ -75,6 +75,8 @@ class Settings(BaseModel):
     max_attempts: int = Field(default=3, ge=1, le=20)
     retry_base_seconds: float = Field(default=30.0, ge=0.01, le=86400)
     max_consecutive_failures: int = Field(default=5, ge=1, le=1000)
+    webhook_attempts: int = Field(default=12, ge=1, le=100)
+    webhook_retry_seconds: float = Field(default=10.0, ge=0.01, le=86400)
 
     @field_validator("timezone")
     @classmethod
@@ -89,6 +91,9 @@ class Settings(BaseModel):
         unknown = [name for name in value if name not in KNOWN_BACKENDS]
         if unknown:
             raise ValueError(f"unknown backend {', '.join(unknown)}; choose from {', '.join(KNOWN_BACKENDS)}")
+        if "dry-run" in value and len(value) > 1:
+            # A fallback to dry-run would turn a model outage into previews nobody asked for.
+            raise ValueError("dry-run previews only and cannot be combined with other backends; use it alone")
         return tuple(value)
 
 

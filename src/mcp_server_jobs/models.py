@@ -72,6 +72,16 @@ class RunOutcome(StrEnum):
     INTERRUPTED = "interrupted"
     MISSED = "missed"
     SKIPPED = "skipped"
+    # A dry run: the context an agent would get, recorded without touching the job.
+    PREVIEW = "preview"
+
+
+class DeliveryState(StrEnum):
+    """Where a message's webhook delivery stands."""
+
+    PENDING = "pending"
+    DELIVERED = "delivered"
+    FAILED = "failed"
 
 
 _ID_ALPHABET = "0123456789abcdefghjkmnpqrstvwxyz"
@@ -365,6 +375,9 @@ class Job(NewJob):
     attempt: int = Field(default=0, description="Attempts made at occurrence_at so far (0: none yet).")
     version: int = Field(default=0, description="Bumped on every write; guards read-modify-write.")
     updated_at: datetime
+    run_requested_at: datetime | None = Field(
+        default=None, description="When a run by hand was asked of the process that runs jobs (not started yet)."
+    )
 
 
 TEXT_FIELDS = frozenset({"title", "description", "end_condition", "related_entities"})
@@ -403,6 +416,7 @@ class JobChanges(BaseModel):
     attempt: int | None = None
     run_count: int | None = None
     last_run_at: datetime | None = None
+    run_requested_at: datetime | None = None
 
 
 class RunTrigger(StrEnum):
@@ -432,6 +446,8 @@ class Run(BaseModel):
     lease_owner: str | None = None
     lease_until: datetime | None = None
     delivery_error: str | None = None
+    # What the run stood for beyond its own occurrence (e.g. the occurrences it covered after downtime).
+    note: str | None = None
 
 
 class InboxMessage(BaseModel):
@@ -445,3 +461,23 @@ class InboxMessage(BaseModel):
     body: str
     created_at: datetime
     read_at: datetime | None = None
+    # The webhook delivery of this message, when a webhook is set (read from the outbox).
+    delivery: DeliveryState | None = None
+    delivery_error: str | None = None
+
+
+class Delivery(BaseModel):
+    """One message waiting in (or gone through) the webhook outbox."""
+
+    message_id: str
+    user_id: str
+    job_id: str | None
+    run_id: str | None
+    url: str
+    payload: dict[str, Any]
+    state: DeliveryState = DeliveryState.PENDING
+    attempts: int = 0
+    next_attempt_at: datetime | None = None
+    last_error: str | None = None
+    delivered_at: datetime | None = None
+    created_at: datetime

@@ -51,7 +51,7 @@ async def test_doctor_ready_with_an_existing_database(tmp_path: Path, anyio_back
     db = tmp_path / "jobs.db"
     async with SQLiteStore(db) as store:
         await store.create_job(new_job(START))
-    result = run("doctor", "--db", str(db), "--backends", "command,dry-run", MCP_JOBS_COMMAND="sleep 1")
+    result = run("doctor", "--db", str(db), "--backends", "command", MCP_JOBS_COMMAND="sleep 1")
     assert result.returncode == 0, result.stdout
     assert f"schema version {schema_version()}, 1 jobs" in result.stdout
     assert "command: ready" in result.stdout

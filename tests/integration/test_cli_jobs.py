@@ -156,8 +156,11 @@ async def test_run_refuses_without_a_backend_or_with_a_bad_id_and_changes_nothin
     assert dump(db) == before
 
 
-async def test_run_with_dry_run_shows_the_context_once(db: Path) -> None:
+async def test_run_with_dry_run_shows_the_context_once_and_changes_no_job(db: Path) -> None:
+    jobs_before = [line for line in dump(db) if line.startswith('INSERT INTO "jobs"')]
     ran = cli(db, "jobs", "run", "job_invoices", "--backends", "dry-run")
     assert ran.returncode == 0, ran.stderr
     assert ran.stdout.count("Pending invoices nudge") == ran.stdout.split("--- run ")[0].count("Pending invoices nudge")
-    assert ": succeeded (backend dry-run) ---" in ran.stdout
+    assert ": preview (backend dry-run) ---" in ran.stdout
+    assert [line for line in dump(db) if line.startswith('INSERT INTO "jobs"')] == jobs_before
+    assert runs_of(db, "job_invoices") == [("preview", "manual")]

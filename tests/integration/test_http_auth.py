@@ -15,7 +15,7 @@ from mcp import Client
 from mcp.client.streamable_http import streamable_http_client
 from mcp.shared.exceptions import MCPError
 
-from tests.conftest import dump, error_text, ok, wait_for
+from tests.conftest import QUICK_AGENT, dump, error_text, ok, wait_for
 from tests.integration.test_processes import COMMAND, listening, server
 
 pytestmark = pytest.mark.anyio
@@ -152,7 +152,10 @@ async def _every_write_on(client: Client, job_id: str) -> dict[str, str]:
 
 
 async def test_inbox_messages_are_private(db_path: Path, tmp_path: Path, two_users: tuple[str, str]) -> None:
-    with server(db_path, tmp_path / "server.log", backends="dry-run", sweep_seconds="0.2") as (_, port):
+    with server(db_path, tmp_path / "server.log", backends="command", command=QUICK_AGENT, sweep_seconds="0.2") as (
+        _,
+        port,
+    ):
         await wait_for(lambda: listening(port), seconds=30)
         async with signed_in(port, two_users[0]) as alice, signed_in(port, two_users[1]) as bob:
             ok(await alice.call_tool("job_create", {**INVOICES, "job_type": "ONE_OFF", "schedule": {},
@@ -174,7 +177,10 @@ async def test_inbox_messages_are_private(db_path: Path, tmp_path: Path, two_use
 
 async def test_a_user_hears_only_of_their_own_inbox(db_path: Path, tmp_path: Path, two_users: tuple[str, str]) -> None:
     ping = {"title": "Ping", "description": "Say hi.", "job_type": "ONE_OFF", "notify": "always"}
-    with server(db_path, tmp_path / "server.log", backends="dry-run", sweep_seconds="0.2") as (_, port):
+    with server(db_path, tmp_path / "server.log", backends="command", command=QUICK_AGENT, sweep_seconds="0.2") as (
+        _,
+        port,
+    ):
         await wait_for(lambda: listening(port), seconds=30)
         async with (
             signed_in(port, two_users[0]) as alice,

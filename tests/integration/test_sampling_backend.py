@@ -9,7 +9,7 @@ import mcp_types as types
 import pytest
 from mcp import Client
 
-from tests.conftest import ok, poll_job, wait_for
+from tests.conftest import QUICK_AGENT, ok, poll_job, wait_for
 from tests.integration.test_processes import listening, server
 
 pytestmark = pytest.mark.anyio
@@ -29,7 +29,7 @@ async def test_a_sampling_client_runs_jobs_and_its_absence_falls_back(db_path: P
         return types.CreateMessageResult(role="assistant", content=types.TextContent(type="text", text=text),
                                          model="client-model", stop_reason="endTurn")  # fmt: skip
 
-    with server(db_path, tmp_path / "server.log", backends="sampling,dry-run") as (_, port):
+    with server(db_path, tmp_path / "server.log", backends="sampling,command", command=QUICK_AGENT) as (_, port):
         await wait_for(lambda: listening(port))
         url = f"http://127.0.0.1:{port}/mcp"
         async with Client(url, mode="legacy", sampling_callback=sample) as legacy:
@@ -48,7 +48,7 @@ async def test_a_sampling_client_runs_jobs_and_its_absence_falls_back(db_path: P
     assert done["status"] == "COMPLETED"
     assert first_runs[0]["backend"] == "sampling"
     assert first_runs[0]["output"].startswith("Here is the answer.")
-    assert fallback["runs"][0]["backend"] == "dry-run"
+    assert fallback["runs"][0]["backend"] == "command"
     assert len(prompts) == 1
 
 

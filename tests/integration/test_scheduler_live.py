@@ -22,13 +22,13 @@ from mcp_server_jobs.scheduler.engine import Scheduler
 from mcp_server_jobs.scheduler.verdict import Verdict
 from mcp_server_jobs.server.app import build_server
 from mcp_server_jobs.store import SQLiteStore
-from tests.conftest import error_text, new_job, ok, poll_job, wait_for
+from tests.conftest import QUICK_AGENT, error_text, new_job, ok, poll_job, wait_for
 
 pytestmark = pytest.mark.anyio
 
 
 def live_settings(db_path: Path) -> Settings:
-    return Settings(db=db_path, timezone="UTC", backends=("dry-run",))
+    return Settings(db=db_path, timezone="UTC", backends=("command",), command=QUICK_AGENT)
 
 
 async def test_one_off_due_in_a_second_completes(db_path: Path) -> None:
@@ -43,8 +43,8 @@ async def test_one_off_due_in_a_second_completes(db_path: Path) -> None:
     assert job["warnings"] == []
     [run] = done["runs"]
     assert run["outcome"] == "succeeded"
-    assert run["backend"] == "dry-run"
-    assert "Say hello." in run["output"]
+    assert run["backend"] == "command"
+    assert run["summary"] == "did it"
     assert 0 <= run["lateness_seconds"] < 5
 
 

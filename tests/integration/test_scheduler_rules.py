@@ -411,7 +411,7 @@ async def test_pause_during_a_run_takes_effect_after_it(world: World) -> None:
 
 async def test_run_now_leaves_the_schedule_alone(world: World) -> None:
     job = await world.create(title="Invoices", job_type="SCHEDULED", schedule={"cron": "0 9 * * 1"})
-    await world.scheduler.run_now(USER, job.id)
+    await world.scheduler.run_here(USER, job.id)
     after = await world.job(job.id)
     [run] = await world.runs(job.id)
     assert run.outcome is RunOutcome.SUCCEEDED
@@ -424,6 +424,6 @@ async def test_run_now_leaves_the_schedule_alone(world: World) -> None:
 async def test_run_now_on_a_paused_job_keeps_it_paused(world: World) -> None:
     job = await world.create(title="Invoices", job_type="SCHEDULED", schedule={"cron": "0 9 * * 1"})
     await world.service.pause(USER, job.id, None)
-    await world.scheduler.run_now(USER, job.id)
+    await world.scheduler.run_here(USER, job.id)
     assert (await world.job(job.id)).status is JobStatus.PAUSED
     assert world.agent.count(job.id) == 1

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import os
 import sys
+from functools import partial
 from pathlib import Path
 
 import pytest
 from mcp import Client, StdioServerParameters
 
-from tests.conftest import dump, error_text, ok
+from tests.conftest import dump, error_text, ok, poll_job, wait_for
 
 pytestmark = pytest.mark.anyio
 
@@ -115,3 +117,35 @@ async def test_stdio_every_tool_answers_and_refuses(db_path: Path) -> None:
     assert "cannot become PAUSED" in refusals["job_pause"]
     assert "No inbox message with id 'msg_missing'" in refusals["inbox_mark_read"]
     assert all(refusals.values())
+
+
+def agent_started(starts: Path, times: int) -> bool:
+    return starts.exists() and len(starts.read_text().splitlines()) >= times
+
+
+async def test_a_client_quitting_mid_run_three_times_costs_no_attempt(db_path: Path, tmp_path: Path) -> None:
+    """Closing a desktop client is how a stdio server stops: the run in progress is recorded as
+    interrupted by the shutdown, and the next start runs the job again from attempt 1."""
+    starts, gate = tmp_path / "starts", tmp_path / "gate"
+    agent = f"{sys.executable} {Path(__file__).parents[1] / 'fakes' / 'gated_agent.py'}"
+    params = StdioServerParameters(
+        command=COMMAND,
+        args=["serve", "--db", str(db_path), "--timezone", "UTC", "--backends", "command", "--embeddings", "off"],
+        env={**os.environ, "MCP_JOBS_COMMAND": agent, "AGENT_STARTS": str(starts), "AGENT_GATE": str(gate)},
+    )
+    job_id = None
+    for quit_number in range(1, 5):
+        if quit_number == 4:
+            gate.touch()  # the fourth start lets the agent finish
+        async with Client(params) as client:
+            if job_id is None:
+                job_id = ok(await client.call_tool("job_create", {"title": "Report", "description": "Write it.",
+                                                                  "job_type": "ONE_OFF"}))["id"]  # fmt: skip
+            await wait_for(partial(agent_started, starts, quit_number), 30)
+            if quit_number == 4:
+                done = await poll_job(client, job_id, lambda job: job["status"] == "COMPLETED")
+    runs = sorted(done["runs"], key=lambda run: run["started_at"])
+    assert [run["outcome"] for run in runs] == ["interrupted"] * 3 + ["succeeded"]
+    assert {run["error"] for run in runs[:3]} == {"interrupted: the server shut down"}
+    assert [run["attempt"] for run in runs] == [1, 1, 1, 1]
+    assert done["status_reason"] == "done"

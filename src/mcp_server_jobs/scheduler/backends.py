@@ -52,17 +52,20 @@ class Backend(Protocol):
 
 
 class DryRunBackend:
-    """Runs nothing: the run's output is the exact context an agent would have received."""
+    """Runs nothing: the run's output is the exact context an agent would have received.
+
+    Its runs are previews: the scheduler never hands it a scheduled job, so a dry run consumes no work.
+    """
 
     name = "dry-run"
+    previews = True
 
     def unavailable(self) -> str | None:
         return None
 
     async def run(self, job: Job, context: str) -> AgentResult:
         log.info("dry-run: job %s", job.id)
-        verdict = Verdict(outcome="success", summary="dry run: recorded the context an agent would receive")
-        return AgentResult(output=context, verdict=verdict)
+        return AgentResult(output=context)
 
 
 class CommandBackend:

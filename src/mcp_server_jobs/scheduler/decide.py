@@ -42,10 +42,18 @@ class Policy:
     grace_cap_seconds: float = 3600.0
     no_backend_max_seconds: float = 300.0
     max_inbox_messages: int | None = None  # per user; older ones go, read ones first
+    webhook_attempts: int = 12
+    webhook_retry_seconds: float = 10.0
+    # How often a serving process looks for runs asked of it and for webhook deliveries due.
+    watch_seconds: float = 1.0
 
     def backoff(self, attempt: int) -> timedelta:
         """The wait before retrying after failed attempt number `attempt` (1, 2, ...)."""
         return timedelta(seconds=min(self.retry_base_seconds * 2 ** (attempt - 1), self.retry_max_seconds))
+
+    def webhook_backoff(self, attempt: int) -> timedelta:
+        """The wait before posting a message again after failed attempt number `attempt`."""
+        return timedelta(seconds=min(self.webhook_retry_seconds * 2 ** (attempt - 1), self.retry_max_seconds))
 
     def grace(self, period: timedelta | None) -> timedelta:
         """How late an occurrence may still run: half its period, at most the cap."""
@@ -98,6 +106,9 @@ def _newest_due(schedule: Schedule, due: datetime, now: datetime) -> tuple[datet
 def plan_claim(job: Job, now: datetime, owner: str, policy: Policy, backend_problem: str | None = None) -> Claim:
     """What claiming a due ACTIVE job does: start a run, record a missed occurrence, or wait for a backend."""
     due = job.occurrence_at or job.next_run_at or now
+    end_at = job.schedule.end_at
+    if end_at is not None and now > end_at:
+        return _ended_while_down(job, due, end_at, now, owner)
     if backend_problem is not None:
         # Neither run nor failed: wait, longer the longer it has waited, at most the cap (design §6).
         wait = min(max(now - due, timedelta(seconds=30)), timedelta(seconds=policy.no_backend_max_seconds))
@@ -109,32 +120,60 @@ def plan_claim(job: Job, now: datetime, owner: str, policy: Policy, backend_prob
                 f"{(now + wait).isoformat(timespec='seconds')}",
             )
         )
-    if job.attempt > 0:
-        return _start(job, due, now, job.attempt + 1, owner, policy)
     if job.job_type is JobType.ONE_OFF:
-        return _start(job, due, now, 1, owner, policy)  # late is recorded, never dropped
+        return _start(job, due, now, job.attempt + 1, owner, policy)  # late is recorded, never dropped
     newest, skipped = _newest_due(job.schedule, due, now)
-    if job.job_type is JobType.ONGOING or now - newest <= policy.grace(job.schedule.period(newest)):
-        claim = _start(job, newest, now, 1, owner, policy)
+    if job.attempt > 0 and (job.job_type is JobType.ONGOING or newest == due):
+        # A retry goes on while its occurrence is the newest; an ONGOING retry also covers every check that
+        # fell due meanwhile (one downtime, one check).
+        return _start(job, due, now, job.attempt + 1, owner, policy)
+    # A retry that a newer occurrence overtook is dropped for it: run the newest, or record them missed.
+    if job.job_type is JobType.ONGOING or _in_grace(job, newest, now, policy):
+        note = None
         if skipped:
             note = f"{skipped} earlier occurrence(s) since {due.isoformat(timespec='seconds')} coalesced into this run"
-            claim.changes.status_reason = note
-        return claim
+        return _start(job, newest, now, 1, owner, policy, note=note)
     return _missed(job, due, newest, skipped + 1, now, owner)
 
 
-def _start(job: Job, scheduled: datetime, now: datetime, attempt: int, owner: str, policy: Policy) -> Claim:
+def _in_grace(job: Job, occurrence: datetime, now: datetime, policy: Policy) -> bool:
+    return now - occurrence <= policy.grace(job.schedule.period(occurrence))
+
+
+def _ended_while_down(job: Job, due: datetime, end_at: datetime, now: datetime, owner: str) -> Claim:
+    """The schedule ended before the job could be claimed: nothing runs after end_at (missed ones are noted)."""
+    if due <= end_at:
+        newest, skipped = _newest_due(job.schedule, due, end_at)
+        return _missed(job, due, newest, skipped + 1, now, owner)
+    changes = JobChanges(occurrence_at=None, attempt=0, next_run_at=None)
+    _end(job, changes, "its schedule reached end_at")
+    return Claim(changes)
+
+
+def _start(
+    job: Job, scheduled: datetime, now: datetime, attempt: int, owner: str, policy: Policy, *, note: str | None = None
+) -> Claim:
     changes = JobChanges(
         status=JobStatus.IN_PROGRESS,
         occurrence_at=scheduled,
         attempt=attempt,
-        status_reason=None,
-        next_run_at=job.schedule.next_after(scheduled),
+        status_reason=note,
+        # The run covers every occurrence up to now; the next is the first after it.
+        next_run_at=job.schedule.next_after(max(scheduled, now)),
     )
-    return Claim(changes, [_run(job, scheduled, now, attempt, owner, policy)])
+    run = _run(job, scheduled, now, attempt, owner, policy).model_copy(update={"note": note})
+    # Should the occurrence have a run already (it must not), skip to the next one instead of running it twice.
+    taken = JobChanges(
+        occurrence_at=None,
+        attempt=0,
+        next_run_at=job.schedule.next_after(max(scheduled, now)),
+        status_reason=f"occurrence {scheduled.isoformat(timespec='seconds')} already has a run; skipped to the next",
+    )
+    return Claim(changes, [run], on_taken=taken)
 
 
 def _missed(job: Job, due: datetime, newest: datetime, count: int, now: datetime, owner: str) -> Claim:
+    ended = job.schedule.end_at is not None and now > job.schedule.end_at
     record = Run(
         id=new_id("run"),
         job_id=job.id,
@@ -144,7 +183,8 @@ def _missed(job: Job, due: datetime, newest: datetime, count: int, now: datetime
         attempt=0,
         outcome=RunOutcome.MISSED,
         error=f"missed {count} occurrence(s) from {due.isoformat(timespec='seconds')} to "
-        f"{newest.isoformat(timespec='seconds')}: the server was not running and the newest is past its grace window",
+        f"{newest.isoformat(timespec='seconds')}: not run in time (the server was down or busy) and "
+        + ("the schedule ended meanwhile" if ended else "the newest is past its grace window"),
         lease_owner=owner,
     )
     following = job.schedule.next_after(now)
@@ -172,7 +212,7 @@ def plan_manual(job: Job, now: datetime, owner: str, policy: Policy) -> Claim:
 def after_run(job: Job, run: Run, outcome: Outcome, now: datetime, policy: Policy) -> JobChanges:
     """The job's next state once `run` ended with `outcome` (design §5.6: code decides, never the model)."""
     if run.trigger is RunTrigger.MANUAL:
-        return _after_manual(job, outcome)
+        return _after_manual(job, run, outcome)
     if not outcome.succeeded and outcome.retry and not outcome.permanent and run.attempt < policy.max_attempts:
         retry_at = now + policy.backoff(run.attempt)
         changes = JobChanges(
@@ -201,7 +241,9 @@ def after_run(job: Job, run: Run, outcome: Outcome, now: datetime, policy: Polic
         return _finish(changes, JobStatus.COMPLETED, "done")
     if outcome.goal_met and job.job_type is JobType.ONGOING:
         return _finish(changes, JobStatus.COMPLETED, "its end condition was met")
-    following = job.schedule.next_after(run.scheduled_for or now)
+    # A late run covered the occurrences that fell due while it waited: the next is the first after its start.
+    base = max(run.scheduled_for, run.started_at) if run.scheduled_for and run.started_at else now
+    following = job.schedule.next_after(base)
     if job.schedule.max_runs is not None and job.run_count + 1 >= job.schedule.max_runs:
         following = None
     if following is None:
@@ -215,7 +257,7 @@ def after_run(job: Job, run: Run, outcome: Outcome, now: datetime, policy: Polic
 def after_interrupt(job: Job, run: Run, now: datetime, policy: Policy, *, counts: bool = True) -> JobChanges:
     """The job's next state when its run was cut off (a crash, or a shutdown when `counts` is False)."""
     if run.trigger is RunTrigger.MANUAL:
-        return _after_manual(job, Outcome(succeeded=False))
+        return _after_manual(job, run, Outcome(succeeded=False))
     attempt = run.attempt if counts else run.attempt - 1
     if attempt >= policy.max_attempts:
         return after_run(job, run, Outcome(succeeded=False), now, policy)
@@ -228,12 +270,18 @@ def after_interrupt(job: Job, run: Run, now: datetime, policy: Policy, *, counts
     return _maybe_pause(job, changes)
 
 
-def _after_manual(job: Job, outcome: Outcome) -> JobChanges:
+def _after_manual(job: Job, run: Run, outcome: Outcome) -> JobChanges:
+    # The schedule's counters stay (max_runs counts scheduled runs); the last run is this one, whatever it did.
+    changes = JobChanges(last_run_at=run.started_at)
     if outcome.succeeded and job.job_type is JobType.ONE_OFF:
-        return _finish(JobChanges(run_count=job.run_count + 1), JobStatus.COMPLETED, "done (run by hand)")
+        changes.run_count = job.run_count + 1
+        return _finish(changes, JobStatus.COMPLETED, "done (run by hand)")
     if outcome.goal_met and job.job_type is JobType.ONGOING:
-        return _finish(JobChanges(), JobStatus.COMPLETED, "its end condition was met")
-    return _maybe_pause(job, JobChanges(status=JobStatus.ACTIVE))
+        return _finish(changes, JobStatus.COMPLETED, "its end condition was met")
+    changes.status = JobStatus.ACTIVE
+    if not outcome.succeeded:
+        changes.status_reason = f"the run by hand failed: {run.error}; the schedule goes on"
+    return _maybe_pause(job, changes)
 
 
 def _maybe_pause(job: Job, changes: JobChanges) -> JobChanges:

@@ -10,8 +10,9 @@ from typing import Any
 
 import anyio
 
-from mcp_server_jobs.models import InboxMessage, Job, JobStatus, Notify, Run, new_id
+from mcp_server_jobs.models import Delivery, InboxMessage, Job, JobStatus, Notify, Run, new_id
 from mcp_server_jobs.scheduler.verdict import Verdict
+from mcp_server_jobs.store import Report
 
 MAX_BODY = 50_000
 
@@ -69,21 +70,30 @@ def _post(url: str, body: bytes, timeout: float) -> int:
         return exc.code
 
 
-async def post_webhook(
-    url: str, payload: dict[str, Any], *, attempts: int = 3, backoff: float = 0.5, per_try: float = 10.0
-) -> str | None:
-    """POST `payload` as JSON, retrying failures; None when delivered, else what went wrong."""
+async def post_webhook(url: str, payload: dict[str, Any], *, per_try: float = 10.0) -> str | None:
+    """POST `payload` as JSON once; None when delivered, else what went wrong."""
     body = json.dumps(payload).encode()
-    problem = "not tried"
-    for attempt in range(attempts):
-        try:
-            status = await anyio.to_thread.run_sync(_post, url, body, per_try)
-        except (OSError, ValueError) as exc:  # refused, unreachable, timed out, bad URL
-            problem = str(exc)
-        else:
-            if 200 <= status < 300:
-                return None
-            problem = f"HTTP {status}"
-        if attempt + 1 < attempts:
-            await anyio.sleep(backoff * 2**attempt)
-    return f"webhook {url} failed {attempts} times; last: {problem}"
+    try:
+        status = await anyio.to_thread.run_sync(_post, url, body, per_try)
+    except (OSError, ValueError) as exc:  # refused, unreachable, timed out, bad URL
+        return str(exc)
+    return None if 200 <= status < 300 else f"HTTP {status}"
+
+
+def report_for(job: Job, run: Run, *, now: datetime, webhook: str | None, keep: int | None) -> Report | None:
+    """What a finished run writes with its end: its inbox message, and that message's webhook delivery."""
+    message = inbox_message(job, run, now)
+    if message is None:
+        return None
+    delivery = None
+    if webhook is not None:
+        delivery = Delivery(
+            message_id=message.id,
+            user_id=job.user_id,
+            job_id=job.id,
+            run_id=run.id,
+            url=webhook,
+            payload=webhook_payload(message, job, run),
+            created_at=now,
+        )
+    return Report(message, delivery, keep)

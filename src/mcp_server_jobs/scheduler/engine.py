@@ -23,16 +23,17 @@ from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from apscheduler.triggers.date import DateTrigger
 from apscheduler.triggers.interval import IntervalTrigger
 
+from mcp_server_jobs import faults
 from mcp_server_jobs.clock import Clock
 from mcp_server_jobs.errors import AgentError, BackendUnavailable
-from mcp_server_jobs.models import InboxMessage, Job, JobStatus, JobType, Run, RunOutcome
+from mcp_server_jobs.models import InboxMessage, Job, JobStatus, JobType, Run, RunOutcome, RunTrigger, new_id
 from mcp_server_jobs.scheduler.backends import AgentResult, Backend, first_problem
 from mcp_server_jobs.scheduler.context import MAX_PREVIOUS_RUNS, build_context
 from mcp_server_jobs.scheduler.decide import Outcome, Policy, after_interrupt, after_run, plan_claim, plan_manual
-from mcp_server_jobs.scheduler.delivery import inbox_message, post_webhook, webhook_payload
+from mcp_server_jobs.scheduler.delivery import post_webhook, report_for
 from mcp_server_jobs.scheduler.dependencies import affects_dependents, settle, settle_dependents
 from mcp_server_jobs.scheduler.verdict import VERDICT_INSTRUCTIONS, VERDICT_ONLY, Verdict, VerdictError, parse_verdict
-from mcp_server_jobs.store import JobStore
+from mcp_server_jobs.store import Claim, Finished, JobStore, Report, Worker
 
 log = logging.getLogger(__name__)
 _RETRY_SECONDS = 1.0
@@ -42,6 +43,16 @@ _RETRY_SECONDS = 1.0
 class _Running:
     job_id: str
     scope: anyio.CancelScope
+
+
+@dataclass(frozen=True)
+class RunStart:
+    """What asking for a run by hand did: started it here (`run`), or handed it to the process that runs
+    jobs (`run` None, `handed_to` says which processes serve), or found none to hand it to."""
+
+    job: Job
+    run: Run | None
+    handed_to: list[Worker]
 
 
 class Scheduler:
@@ -74,9 +85,13 @@ class Scheduler:
         self._running: dict[str, _Running] = {}
         self._limiter = anyio.CapacityLimiter(self.policy.max_concurrency)
         self._poked = anyio.Event()
+        self._deliveries_due = anyio.Event()
         self._sweep_due = True
         self._group: TaskGroup | None = None
         self._alarm: AsyncIOScheduler | None = None
+        self._started_at = clock.now()
+        # Previews only: every backend is a dry run, so no scheduled job may be consumed.
+        self.previews_only = bool(self.backends) and all(getattr(b, "previews", False) for b in self.backends)
 
     # --- entry points ---
 
@@ -88,6 +103,7 @@ class Scheduler:
             async with anyio.create_task_group() as group:
                 for job, run in claimed:
                     group.start_soon(self._collect, job, run, finished)
+        await self.deliver_due()
         return finished
 
     async def serve(self, *, task_status: TaskStatus[None] = anyio.TASK_STATUS_IGNORED) -> None:
@@ -100,6 +116,7 @@ class Scheduler:
             async with anyio.create_task_group() as group:
                 self._group = group
                 group.start_soon(self._renew_leases)
+                group.start_soon(self._watch)
                 task_status.started()
                 while True:
                     try:
@@ -113,6 +130,11 @@ class Scheduler:
         finally:
             self._group = None
             alarm.shutdown(wait=False)
+            with anyio.CancelScope(shield=True):
+                try:
+                    await self.store.drop_worker(self.owner)
+                except Exception:
+                    log.warning("scheduler: could not sign off in the database; it is forgotten within a minute")
 
     def poke(self) -> None:
         """Look for due work now (after a job was created or changed in this process)."""
@@ -122,19 +144,60 @@ class Scheduler:
         """`poke`, as the awaitable hook the job service calls."""
         self.poke()
 
-    async def run_now(self, user_id: str, job_id: str) -> tuple[Job, Run]:
-        """Start one run of the job now, outside its schedule: in the serving loop if one runs (the run
-        returned has just started), else here until it ends (the run returned has ended)."""
-        decide = partial(plan_manual, now=self.clock.now(), owner=self.owner, policy=self.policy)
-        job, run = await self.store.claim_job(user_id, job_id, decide)
+    async def start_run(self, user_id: str, job_id: str) -> RunStart:
+        """Start one run of the job by hand and answer at once: in this process's loop if it runs jobs,
+        else handed to the process that does (the answer names it, or says there is none)."""
+        if self.previews_only:
+            return RunStart(*await self.run_here(user_id, job_id), handed_to=[])
+        now = self.clock.now()
         if self._group is not None:
+            job, run = await self.store.claim_job(user_id, job_id, self._manual(now))
             self._group.start_soon(self._execute, job, run)
-            return job, run
+            return RunStart(job, run, handed_to=[])
+        check = partial(plan_manual, now=now, owner=self.owner, policy=self.policy)
+        job = await self.store.request_run(user_id, job_id, check, now)
+        return RunStart(job, None, handed_to=await self.serving_workers())
+
+    async def run_here(self, user_id: str, job_id: str) -> tuple[Job, Run]:
+        """Run the job by hand in this process until the run ends (CLI `jobs run`); return the ended run.
+
+        With only dry-run backends the run is a preview: the context is recorded, the job is not touched.
+        """
+        now = self.clock.now()
+        if self.previews_only:
+            return await self._preview(user_id, job_id, now)
+        job, run = await self.store.claim_job(user_id, job_id, self._manual(now))
         async with anyio.create_task_group() as group:
             # A run longer than a lease would otherwise be taken back by a server on the same database.
             group.start_soon(self._renew_leases)
             run = await self._execute(job, run)
             group.cancel_scope.cancel()
+        await self.deliver_due()
+        return job, run
+
+    async def serving_workers(self) -> list[Worker]:
+        """The processes on this database that run jobs, by their recent heartbeats."""
+        since = self.clock.now() - timedelta(seconds=max(3 * self.policy.lease_seconds, 10 * self.policy.watch_seconds))
+        return [worker for worker in await self.store.workers(since) if worker.runs_jobs]
+
+    def _manual(self, now: datetime) -> Callable[[Job], Claim]:
+        return partial(plan_manual, now=now, owner=self.owner, policy=self.policy)
+
+    async def _preview(self, user_id: str, job_id: str, now: datetime) -> tuple[Job, Run]:
+        job = await self.store.get_job(user_id, job_id)
+        plan_manual(job, now, self.owner, self.policy)  # refuses what a real run would refuse
+        context = await self._context(job)
+        if self.on_context is not None:
+            self.on_context(job, context)
+        backend = self.backends[0]
+        answer = await backend.run(job, context)
+        run = Run(
+            id=new_id("run"), job_id=job.id, trigger=RunTrigger.MANUAL, scheduled_for=now, started_at=now,
+            finished_at=self.clock.now(), attempt=0, outcome=RunOutcome.PREVIEW, output=answer.output,
+            summary="preview: the context an agent would receive; nothing was run and the job is unchanged",
+            backend=backend.name,
+        )  # fmt: skip
+        await self.store.record_preview(run)
         return job, run
 
     def backend_problem(self) -> str | None:
@@ -153,8 +216,10 @@ class Scheduler:
         """Take back runs of dead processes and free or block jobs whose dependencies finished."""
         now = self.clock.now()
         interrupted = partial(after_interrupt, now=now, policy=self.policy)
-        for job in await self.store.reclaim_expired(now, interrupted):
+        for finished in await self.store.reclaim_expired(now, interrupted, self._report(now)):
+            job = finished.job
             log.warning("job %s: run interrupted (lease expired); %s", job.id, job.status_reason)
+            await self._announce(finished)
             await self._settle_dependents(job, now)
         for job in await self.store.waiting_to_settle(limit=1000):
             await settle(self.store, job, now)
@@ -168,7 +233,7 @@ class Scheduler:
             self._sweep_due = False
             await self.sweep()
         free = self.policy.max_concurrency - len(self._running)
-        if free > 0:
+        if free > 0 and not self.previews_only:
             claimed = await self._claim(free)
             for job, run in claimed:
                 group.start_soon(self._execute, job, run)
@@ -226,6 +291,7 @@ class Scheduler:
         """Carry out a claimed run and record its end, whatever happens to it."""
         result: Run | None = None
         outcome = Outcome(succeeded=False)
+        ended = run
         with anyio.CancelScope() as scope:
             self._running[run.id] = _Running(job.id, scope)
             try:
@@ -233,59 +299,115 @@ class Scheduler:
                     result, outcome = await self._attempt(job, run)
             finally:
                 self._running.pop(run.id, None)
-        message: tuple[InboxMessage, Job] | None = None
-        with anyio.CancelScope(shield=True):
-            try:
-                ended, message = await self._record(run, result, outcome)
-            except Exception:
-                # Unrecorded, the run keeps its lease until it expires; the sweep then takes it back.
-                log.exception("job %s: could not record the end of run %s", job.id, run.id)
-                ended = result or self._ended(run, RunOutcome.INTERRUPTED, error="not recorded")
+                # Also when a scope outside this one (the server stopping) cancels the run: the end is
+                # recorded here and now, not left for the lease to expire and count as a failed attempt.
+                with anyio.CancelScope(shield=True):
+                    ended = await self._record_safely(run, result, outcome, stopped=not scope.cancel_called)
         self.poke()
-        if message is not None and self.webhook is not None:
-            await self._post_webhook(message[1], ended, message[0])
         return ended
 
-    async def _record(
-        self, run: Run, result: Run | None, outcome: Outcome
-    ) -> tuple[Run, tuple[InboxMessage, Job] | None]:
-        """Write how the run ended and the job's next state, deliver its message, settle waiting jobs."""
+    async def _record_safely(self, run: Run, result: Run | None, outcome: Outcome, *, stopped: bool) -> Run:
+        try:
+            return await self._record(run, result, outcome, stopped=stopped)
+        except Exception:
+            # Unrecorded, the run keeps its lease until it expires; the sweep then takes it back.
+            log.exception("job %s: could not record the end of run %s", run.job_id, run.id)
+            return result or self._ended(run, RunOutcome.INTERRUPTED, error="not recorded")
+
+    async def _record(self, run: Run, result: Run | None, outcome: Outcome, *, stopped: bool) -> Run:
+        """Write how the run ended, the job's next state and its report in one go, then settle waiting jobs.
+
+        `result` None means cancelled: by job_cancel or a lost lease, or (`stopped`) the process stopping.
+        """
+        now = self.clock.now()
         if result is None:
-            # Cancelled: by job_cancel, a lost lease, or the server shutting down.
-            shutdown = self._group is not None and self._group.cancel_scope.cancel_called
-            error = "interrupted: the server shut down" if shutdown else "interrupted: cancelled"
+            error = "interrupted: the server shut down" if stopped else "interrupted: cancelled"
             ended = self._ended(run, RunOutcome.INTERRUPTED, error=error)
-            decide = partial(after_interrupt, now=self.clock.now(), policy=self.policy, counts=not shutdown)
-            updated = await self.store.finish_run(ended, decide)
+            decide = partial(after_interrupt, now=now, policy=self.policy, counts=not stopped)
         else:
             ended = result
-            settle_run = partial(after_run, outcome=outcome, now=self.clock.now(), policy=self.policy)
-            updated = await self.store.finish_run(ended, settle_run)
-        if updated is None:
-            return ended, None
-        delivered = await self._deliver(updated, ended)
-        await self._settle_dependents(updated, self.clock.now())
-        return ended, None if delivered is None else (delivered, updated)
+            decide = partial(after_run, outcome=outcome, now=now, policy=self.policy)
+        finished = await self.store.finish_run(ended, decide, self._report(now))
+        faults.crash_point("after-finish-run")
+        if finished is not None:
+            await self._announce(finished)
+            await self._settle_dependents(finished.job, self.clock.now())
+        return ended
 
-    async def _deliver(self, job: Job, run: Run) -> InboxMessage | None:
-        message = inbox_message(job, run, self.clock.now())
-        if message is None:
-            return None
-        await self.store.add_message(message, keep=self.policy.max_inbox_messages)
+    def _report(self, now: datetime) -> Callable[[Job, Run], Report | None]:
+        return partial(report_for, now=now, webhook=self.webhook, keep=self.policy.max_inbox_messages)
+
+    async def _announce(self, finished: Finished) -> None:
+        """Tell the listener of a message written with a run's end, and have its webhook posted soon."""
+        if finished.message is None:
+            return
+        self._deliveries_due.set()
         if self.on_message is not None:
             try:
-                await self.on_message(message)
+                await self.on_message(finished.message)
             except Exception:  # a listener's failure must not undo the delivery
-                log.exception("job %s: inbox listener failed", job.id)
-        return message
+                log.exception("job %s: inbox listener failed", finished.job.id)
 
-    async def _post_webhook(self, job: Job, run: Run, message: InboxMessage) -> None:
-        """Send the message to the webhook; a failure is recorded on the run, never hidden."""
-        assert self.webhook is not None
-        problem = await post_webhook(self.webhook, webhook_payload(message, job, run))
-        if problem is not None:
-            log.warning("job %s: %s", job.id, problem)
-            await self.store.record_delivery_error(run.id, problem)
+    # --- runs handed over, webhook deliveries, heartbeat ---
+
+    async def _watch(self) -> None:
+        """Start runs asked of this process, post webhook deliveries that are due, and say it is alive."""
+        beat_every = self.policy.lease_seconds / 3
+        last_beat: datetime | None = None
+        while True:
+            now = self.clock.now()
+            try:
+                if last_beat is None or (now - last_beat).total_seconds() >= beat_every:
+                    await self.store.heartbeat(self._worker(now))
+                    last_beat = now
+                await self._start_requested()
+                await self.deliver_due()
+            except Exception:
+                log.exception("scheduler: watching for requests and deliveries failed; trying again")
+            with anyio.move_on_after(self.policy.watch_seconds):
+                await self._deliveries_due.wait()
+            self._deliveries_due = anyio.Event()
+
+    def _worker(self, now: datetime) -> Worker:
+        host = self.owner.split(":", 1)[0]
+        return Worker(self.owner, os.getpid(), host, not self.previews_only, self._started_at, now)
+
+    async def _start_requested(self) -> None:
+        if self._group is None or self.previews_only:
+            return
+        for job in await self.store.requested_runs(limit=self.policy.max_concurrency):
+            try:
+                job, run = await self.store.claim_job(job.user_id, job.id, self._manual(self.clock.now()))
+            except Exception as exc:  # changed since it was asked for (e.g. running, or cancelled)
+                log.warning("job %s: the run asked for could not start: %s", job.id, exc)
+                await self.store.clear_run_request(job.id)
+                continue
+            log.info("job %s: starting the run asked for by another process", job.id)
+            self._group.start_soon(self._execute, job, run)
+
+    async def deliver_due(self) -> None:
+        """Post the webhook deliveries that are due once each; a failure waits its backoff, and after the
+        last attempt the delivery is marked failed (shown on the message and the run)."""
+        while True:
+            now = self.clock.now()
+            hold = now + timedelta(seconds=60)
+            batch = await self.store.claim_deliveries(now, hold, limit=20)
+            for delivery in batch:
+                problem = await post_webhook(delivery.url, delivery.payload)
+                if problem is None:
+                    await self.store.settle_delivery(delivery.message_id, self.clock.now())
+                elif delivery.attempts >= self.policy.webhook_attempts:
+                    error = f"webhook {delivery.url} failed {delivery.attempts} times; last: {problem}"
+                    log.warning("job %s: %s; giving up", delivery.job_id, error)
+                    await self.store.settle_delivery(delivery.message_id, self.clock.now(), error)
+                else:
+                    retry_at = self.clock.now() + self.policy.webhook_backoff(delivery.attempts)
+                    log.info("job %s: webhook %s: %s; trying again at %s", delivery.job_id, delivery.url, problem,
+                             retry_at.isoformat(timespec="seconds"))  # fmt: skip
+                    error = f"attempt {delivery.attempts} failed: {problem}"
+                    await self.store.settle_delivery(delivery.message_id, self.clock.now(), error, retry_at)
+            if len(batch) < 20:
+                return
 
     async def _attempt(self, job: Job, run: Run) -> tuple[Run, Outcome]:
         """One call into the backends with the run's time limit; never raises but for cancellation."""

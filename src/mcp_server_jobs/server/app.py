@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import logging
+import signal
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
@@ -28,6 +30,8 @@ from mcp_server_jobs.server.service import JobService
 from mcp_server_jobs.server.tokens import TokensFile, TokenVerifier
 from mcp_server_jobs.server.tooling import OfferSessions
 from mcp_server_jobs.store import SQLiteStore
+
+log = logging.getLogger(__name__)
 
 INBOX_UNREAD = "inbox://unread"
 
@@ -69,6 +73,8 @@ def policy(settings: Settings) -> Policy:
         retry_base_seconds=settings.retry_base_seconds,
         max_consecutive_failures=settings.max_consecutive_failures,
         max_inbox_messages=settings.max_inbox_messages,
+        webhook_attempts=settings.webhook_attempts,
+        webhook_retry_seconds=settings.webhook_retry_seconds,
     )
 
 
@@ -149,3 +155,20 @@ def build_server(settings: Settings, *, clock: Clock | None = None) -> MCPServer
         if isinstance(backend, SamplingBackend):
             server.middleware.append(OfferSessions(backend.offer))
     return server
+
+
+async def serve_stdio(server: MCPServer[tools.AppState]) -> None:
+    """Serve over stdio until the client closes it or SIGTERM/SIGINT arrives; either way the runs in
+    progress are stopped and recorded as interrupted by the shutdown before the process exits."""
+    async with anyio.create_task_group() as group:
+
+        async def stop_on_signal() -> None:
+            with anyio.open_signal_receiver(signal.SIGTERM, signal.SIGINT) as signals:
+                async for received in signals:
+                    log.info("%s: stopping", signal.Signals(received).name)
+                    group.cancel_scope.cancel()
+                    return
+
+        group.start_soon(stop_on_signal)
+        await server.run_stdio_async()
+        group.cancel_scope.cancel()

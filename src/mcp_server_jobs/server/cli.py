@@ -160,12 +160,12 @@ def serve(settings: Settings) -> int:
     # Imported after the jobs file is read: a bad file is told at once, not after loading the server.
     from mcp.server.transport_security import TransportSecuritySettings
 
-    from mcp_server_jobs.server.app import build_server
+    from mcp_server_jobs.server.app import build_server, serve_stdio
     from mcp_server_jobs.server.tokens import TokensFile
 
     if settings.transport == "stdio":
         log.info("database %s, timezone %s, user %s", settings.db, settings.timezone, settings.user)
-        build_server(settings).run("stdio")
+        anyio.run(serve_stdio, build_server(settings))
         return 0
     try:
         users = sorted({entry.user for entry in TokensFile(settings.tokens).entries()})

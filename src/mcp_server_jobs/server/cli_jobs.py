@@ -18,7 +18,7 @@ from mcp_server_jobs.models import JobStatus, JobType, RunOutcome
 from mcp_server_jobs.schedule import zone
 from mcp_server_jobs.server.requests import JobUpdateRequest
 from mcp_server_jobs.server.service import JobService
-from mcp_server_jobs.server.views import job_view, message_view, run_view
+from mcp_server_jobs.server.views import job_view, message_view, run_view, totals_text
 from mcp_server_jobs.store import JobFilter, SQLiteStore
 
 NOT_FOUND = 1  # exit code: the id or the change was refused, or the run failed
@@ -110,17 +110,18 @@ async def _list(service: JobService, settings: Settings, args: argparse.Namespac
 
 
 async def _show(service: JobService, settings: Settings, args: argparse.Namespace) -> list[str]:
-    job, runs = await service.get(settings.user, args.job_id, args.runs)
+    job, runs, totals = await service.get(settings.user, args.job_id, args.runs)
     view = job_view(job)
     run_views = [run_view(r, job.schedule.tz) for r in runs]
     if args.json:
-        return [json.dumps({**view.model_dump(mode="json"), "runs": [r.model_dump(mode="json") for r in run_views]})]
+        runs_json = [r.model_dump(mode="json") for r in run_views]
+        return [json.dumps({**view.model_dump(mode="json"), "runs": runs_json, "run_totals": totals})]
     lines = [
         f"{job.title}  ({job.id})",
         f"  status    {job.status.value}" + (f" — {job.status_reason}" if job.status_reason else ""),
         f"  type      {job.job_type.value}, {view.schedule_text}",
         f"  next runs {', '.join(view.next_runs) or '-'}",
-        f"  runs      {job.run_count} so far",
+        f"  runs      {totals_text(totals)}",
         "",
         *(f"  {line}" for line in job.description.splitlines()),
     ]
@@ -157,7 +158,7 @@ async def _run(service: JobService, settings: Settings, args: argparse.Namespace
     problem = scheduler.backend_problem()
     if problem is not None:
         raise NoBackend(f"nothing can run the job here: {problem}. See `mcp-server-jobs doctor`.")
-    _, ran = await scheduler.run_now(settings.user, args.job_id)
+    _, ran = await scheduler.run_here(settings.user, args.job_id)
     job = await service.store.get_job(settings.user, args.job_id)
     view = run_view(ran, job.schedule.tz)
     context = contexts[0] if contexts else None
@@ -175,7 +176,7 @@ async def _run(service: JobService, settings: Settings, args: argparse.Namespace
             "",
             f"{job.id} is {job.status.value}" + (f" ({job.status_reason})" if job.status_reason else ""),
         ]
-    if ran.outcome is not RunOutcome.SUCCEEDED:
+    if ran.outcome not in (RunOutcome.SUCCEEDED, RunOutcome.PREVIEW):
         raise RunFailed(lines)
     return lines
 

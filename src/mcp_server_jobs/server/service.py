@@ -20,6 +20,7 @@ from mcp_server_jobs.models import (
     NewJob,
     Run,
     RunLimits,
+    RunOutcome,
     ScheduleInput,
     build_schedule,
     new_id,
@@ -151,10 +152,11 @@ class JobService:
 
     # --- read ---
 
-    async def get(self, user_id: str, job_id: str, runs: int) -> tuple[Job, list[Run]]:
-        """A job and its latest runs."""
+    async def get(self, user_id: str, job_id: str, runs: int) -> tuple[Job, list[Run], dict[RunOutcome, int]]:
+        """A job, its latest runs, and how many runs it has had by outcome."""
         job = await self.store.get_job(user_id, job_id)
-        return job, await self.store.list_runs(job.id, runs) if runs else []
+        latest = await self.store.list_runs(job.id, runs) if runs else []
+        return job, latest, await self.store.run_totals(job.id)
 
     async def search_keywords(
         self, user_id: str, keywords: str, match_all: bool, where: JobFilter, limit: int

@@ -12,8 +12,9 @@ from mcp_types import ToolAnnotations
 
 from mcp_server_jobs.config import Settings
 from mcp_server_jobs.errors import JobsError
+from mcp_server_jobs.models import RunOutcome
 from mcp_server_jobs.schedule import zone
-from mcp_server_jobs.scheduler.engine import Scheduler
+from mcp_server_jobs.scheduler.engine import RunStart, Scheduler
 from mcp_server_jobs.server.requests import (
     InboxListRequest,
     InboxMarkReadRequest,
@@ -89,9 +90,9 @@ async def job_create(ctx: Context, request: JobCreateRequest) -> JobCreated:
 
 
 async def job_retrieval_by_id(ctx: Context, request: JobGetRequest) -> JobDetail:
-    job, runs = await state(ctx).service.get(current_user(ctx), request.job_id, request.runs)
+    job, runs, totals = await state(ctx).service.get(current_user(ctx), request.job_id, request.runs)
     tz = job.schedule.tz
-    return JobDetail(**job_fields(job), runs=[run_view(r, tz) for r in runs])
+    return JobDetail(**job_fields(job), runs=[run_view(r, tz) for r in runs], run_totals=totals)
 
 
 async def job_retrieval_by_keywords(ctx: Context, request: KeywordSearchRequest) -> SearchResults:
@@ -123,8 +124,27 @@ async def job_cancel(ctx: Context, request: JobStatusRequest) -> JobView:
 
 
 async def job_run_now(ctx: Context, request: JobRunNowRequest) -> RunStarted:
-    job, run = await state(ctx).scheduler.run_now(current_user(ctx), request.job_id)
-    return RunStarted(**job_fields(job), run_id=run.id)
+    start = await state(ctx).scheduler.start_run(current_user(ctx), request.job_id)
+    return _run_started(start)
+
+
+def _run_started(start: RunStart) -> RunStarted:
+    fields = job_fields(start.job)
+    if start.run is not None and start.run.outcome is RunOutcome.PREVIEW:
+        note = "dry run: the run's output is the context an agent would get; nothing ran and the job is unchanged"
+        return RunStarted(**fields, run_id=start.run.id, started="preview", note=note)
+    if start.run is not None:
+        note = "running now; job_retrieval_by_id shows its outcome once it ends"
+        return RunStarted(**fields, run_id=start.run.id, started="now", note=note)
+    if start.handed_to:
+        where = ", ".join(f"pid {w.pid} on {w.host}" for w in start.handed_to)
+        note = f"handed to the process that runs jobs ({where}); it starts within seconds"
+        return RunStarted(**fields, run_id=None, started="handed over", note=note)
+    note = (
+        "no process runs jobs on this database (this server was started with --no-run-jobs); the run starts "
+        "when `mcp-server-jobs serve` with jobs on runs, or run it at once with `mcp-server-jobs jobs run ID`"
+    )
+    return RunStarted(**fields, run_id=None, started="no runner", note=note)
 
 
 async def inbox_list(ctx: Context, request: InboxListRequest) -> InboxView:

@@ -8,7 +8,18 @@ from zoneinfo import ZoneInfo
 
 from pydantic import BaseModel, Field
 
-from mcp_server_jobs.models import Entity, InboxMessage, Job, JobStatus, JobType, Notify, Run, RunLimits, RunOutcome
+from mcp_server_jobs.models import (
+    DeliveryState,
+    Entity,
+    InboxMessage,
+    Job,
+    JobStatus,
+    JobType,
+    Notify,
+    Run,
+    RunLimits,
+    RunOutcome,
+)
 from mcp_server_jobs.schedule import Schedule, format_local, seconds_text
 
 OUTPUT_PREVIEW_CHARS = 4_000
@@ -74,9 +85,17 @@ class JobCreated(JobView):
 
 
 class RunStarted(JobView):
-    """job_run_now's answer: the job (now IN_PROGRESS) and the run that started."""
+    """job_run_now's answer: the job and the run that started, or to whom the run was handed."""
 
-    run_id: str = Field(description="The run's id; job_retrieval_by_id lists it with its outcome once it ends.")
+    run_id: str | None = Field(
+        description="The run's id once started; job_retrieval_by_id lists it with its outcome once it ends."
+    )
+    started: Literal["now", "handed over", "preview", "no runner"] = Field(
+        description="now: running in this server; handed over: the server process that runs jobs starts it "
+        "within seconds; preview: a dry run recorded the context, the job is unchanged; no runner: no process "
+        "runs jobs on this database, so it starts when one does."
+    )
+    note: str = Field(description="What happens next, in a sentence.")
 
 
 class RunView(BaseModel):
@@ -94,6 +113,8 @@ class RunView(BaseModel):
     error: str | None
     backend: str | None
     usage: dict[str, Any] | None = Field(description="Tokens, requests and tool calls the run used.")
+    verdict: dict[str, Any] | None = Field(description="The agent's structured verdict, as the scheduler read it.")
+    note: str | None = Field(description="What the run stood for beyond its occurrence, e.g. occurrences it covered.")
     delivery_error: str | None = Field(description="Why the run's message could not be delivered, if it could not.")
 
 
@@ -101,6 +122,10 @@ class JobDetail(JobView):
     """A job with its latest runs, newest first."""
 
     runs: list[RunView]
+    run_totals: dict[RunOutcome, int] = Field(
+        description="Every run the job has had, by outcome: runs by hand and previews included (run_count "
+        "counts the scheduled runs that max_runs limits)."
+    )
 
 
 class JobHit(BaseModel):
@@ -140,6 +165,11 @@ class MessageView(BaseModel):
     body: str
     created_at: str
     read_at: str | None
+    delivery: DeliveryState | None = Field(
+        description="The webhook delivery of this message: delivered, pending (retried with backoff) or failed; "
+        "null without a webhook."
+    )
+    delivery_error: str | None = Field(description="The last webhook error, while pending or once failed.")
 
 
 class InboxView(BaseModel):
@@ -256,6 +286,8 @@ def run_view(run: Run, tz: ZoneInfo) -> RunView:
         error=run.error,
         backend=run.backend,
         usage=run.usage,
+        verdict=run.verdict,
+        note=run.note,
         delivery_error=run.delivery_error,
     )
 
@@ -270,4 +302,12 @@ def message_view(message: InboxMessage, tz: ZoneInfo) -> MessageView:
         body=message.body,
         created_at=format_local(message.created_at, tz),
         read_at=_local(message.read_at, tz),
+        delivery=message.delivery,
+        delivery_error=message.delivery_error,
     )
+
+
+def totals_text(totals: dict[RunOutcome, int]) -> str:
+    """'2 succeeded, 1 failed' in outcome order, or 'none yet'."""
+    parts = [f"{totals[outcome]} {outcome.value}" for outcome in RunOutcome if totals.get(outcome)]
+    return ", ".join(parts) or "none yet"

@@ -4,12 +4,16 @@ from mcp_server_jobs.store.base import (
     Claim,
     ClaimDecision,
     DefinedJob,
+    Finished,
     JobFilter,
     JobStore,
     KeywordHit,
+    Report,
+    ReportDecision,
     RunDecision,
     SimilarHit,
     Vector,
+    Worker,
 )
 from mcp_server_jobs.store.sqlite import SQLiteStore
 
@@ -17,11 +21,15 @@ __all__ = [
     "Claim",
     "ClaimDecision",
     "DefinedJob",
+    "Finished",
     "JobFilter",
     "JobStore",
     "KeywordHit",
+    "Report",
+    "ReportDecision",
     "RunDecision",
     "SQLiteStore",
     "SimilarHit",
     "Vector",
+    "Worker",
 ]

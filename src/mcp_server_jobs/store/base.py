@@ -17,7 +17,17 @@ from typing import Self
 import numpy as np
 from numpy.typing import NDArray
 
-from mcp_server_jobs.models import InboxMessage, Job, JobChanges, JobStatus, JobType, NewJob, Run
+from mcp_server_jobs.models import (
+    Delivery,
+    InboxMessage,
+    Job,
+    JobChanges,
+    JobStatus,
+    JobType,
+    NewJob,
+    Run,
+    RunOutcome,
+)
 
 
 @dataclass(frozen=True)
@@ -65,6 +75,18 @@ class DefinedJob:
 
 
 @dataclass(frozen=True)
+class Worker:
+    """A process serving the database, as its last heartbeat left it."""
+
+    id: str
+    pid: int
+    host: str
+    runs_jobs: bool
+    started_at: datetime
+    seen_at: datetime
+
+
+@dataclass(frozen=True)
 class Claim:
     """What a claim decided for one due job: the job's changes and the runs to record with them.
 
@@ -74,6 +96,8 @@ class Claim:
 
     changes: JobChanges
     runs: Sequence[Run] = ()
+    # Written instead when the started run's occurrence already has a run (the database refuses a second).
+    on_taken: JobChanges | None = None
 
 
 ClaimDecision = Callable[[Job], Claim]
@@ -81,6 +105,28 @@ ClaimDecision = Callable[[Job], Claim]
 
 RunDecision = Callable[[Job, Run], JobChanges]
 """Decides a job's next state from the job and its ending run, inside the transaction (pure, no I/O)."""
+
+
+@dataclass(frozen=True)
+class Report:
+    """What a finished run sends: its inbox message, the webhook delivery of it when one is set, and how
+    many messages its user's inbox keeps (None: all)."""
+
+    message: InboxMessage
+    delivery: Delivery | None = None
+    keep: int | None = None
+
+
+ReportDecision = Callable[[Job, Run], Report | None]
+"""Decides what a run reports from the job after it and the run, inside the transaction (pure, no I/O)."""
+
+
+@dataclass(frozen=True)
+class Finished:
+    """A run's end as written: the job after it, and the message written with it (if any)."""
+
+    job: Job
+    message: InboxMessage | None = None
 
 
 class JobStore(ABC):
@@ -184,6 +230,10 @@ class JobStore(ABC):
         """The job's latest runs, newest first."""
 
     @abstractmethod
+    async def run_totals(self, job_id: str) -> dict[RunOutcome, int]:
+        """How many runs the job has had, by outcome (manual runs and previews included)."""
+
+    @abstractmethod
     async def claim_due(self, now: datetime, limit: int, decide: ClaimDecision) -> list[tuple[Job, Run]]:
         """Claim up to `limit` ACTIVE jobs due at `now`, earliest first, in one write transaction.
 
@@ -197,24 +247,72 @@ class JobStore(ABC):
         """Claim one of the user's jobs whatever its next run time (run now). `decide` may raise to refuse."""
 
     @abstractmethod
-    async def finish_run(self, run: Run, decide: RunDecision) -> Job | None:
-        """Record how `run` ended; if it still held its job, apply `decide(job, run)` and return the job.
+    async def finish_run(self, run: Run, decide: RunDecision, report: ReportDecision | None = None) -> Finished | None:
+        """Record how `run` ended; if it still held its job, apply `decide(job, run)`, then write what
+        `report(job_after, run)` returns, all in one transaction.
 
         A run whose lease was taken back meanwhile changes nothing and returns None; so does a run
         whose job was cancelled (the run is still recorded).
         """
 
     @abstractmethod
+    async def record_preview(self, run: Run) -> None:
+        """Insert a finished run that stands for no work done (a dry run); its job is not touched."""
+
+    @abstractmethod
     async def renew_leases(self, owner: str, run_ids: Sequence[str], until: datetime) -> set[str]:
         """Extend the leases of `owner`'s running runs; return the ids still held (job still IN_PROGRESS)."""
 
     @abstractmethod
-    async def reclaim_expired(self, now: datetime, decide: RunDecision, limit: int = 100) -> list[Job]:
-        """Mark runs whose lease ran out before `now` interrupted and apply `decide` to their jobs."""
+    async def reclaim_expired(
+        self, now: datetime, decide: RunDecision, report: ReportDecision | None = None, limit: int = 100
+    ) -> list[Finished]:
+        """Mark runs whose lease ran out before `now` interrupted, apply `decide` to their jobs and write
+        their reports, as `finish_run` does."""
+
+    # --- the webhook outbox ---
 
     @abstractmethod
-    async def record_delivery_error(self, run_id: str, error: str) -> None:
-        """Note on the run that its message could not be delivered (webhook), and why."""
+    async def claim_deliveries(self, now: datetime, until: datetime, limit: int) -> list[Delivery]:
+        """Take up to `limit` pending deliveries due at `now`, counting an attempt on each and holding
+        them until `until` (a process that dies meanwhile leaves them to be retried then)."""
+
+    @abstractmethod
+    async def settle_delivery(
+        self, message_id: str, now: datetime, error: str | None = None, retry_at: datetime | None = None
+    ) -> None:
+        """Record an attempt: delivered (no error), pending until `retry_at`, or failed for good (an error
+        and no `retry_at`; the run then notes it in its `delivery_error`)."""
+
+    @abstractmethod
+    async def failed_deliveries(self, limit: int) -> list[Delivery]:
+        """Deliveries given up on, newest first (any user)."""
+
+    # --- runs asked of the serving process, and who serves ---
+
+    @abstractmethod
+    async def request_run(self, user_id: str, job_id: str, check: Callable[[Job], object], now: datetime) -> Job:
+        """Ask the process that runs jobs to run the user's job by hand; `check(job)` may raise to refuse."""
+
+    @abstractmethod
+    async def requested_runs(self, limit: int) -> list[Job]:
+        """Jobs (any user) with a run asked for and not started yet, oldest request first."""
+
+    @abstractmethod
+    async def clear_run_request(self, job_id: str) -> None:
+        """Drop the job's run request (it could not start)."""
+
+    @abstractmethod
+    async def heartbeat(self, worker: Worker) -> None:
+        """Record that `worker` is alive at `worker.seen_at` (and forget workers gone for a day)."""
+
+    @abstractmethod
+    async def drop_worker(self, worker_id: str) -> None:
+        """Forget a worker that stopped cleanly."""
+
+    @abstractmethod
+    async def workers(self, seen_since: datetime) -> list[Worker]:
+        """Workers whose last heartbeat is at or after `seen_since`."""
 
     @abstractmethod
     async def earliest_due(self) -> datetime | None:

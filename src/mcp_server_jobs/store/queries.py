@@ -10,7 +10,7 @@ JOB_COLUMNS = """
     jobs.end_condition, jobs.related_entities, jobs.notify, jobs.metadata, jobs.dedup_key,
     jobs.status, jobs.status_reason, jobs.next_run_at, jobs.last_run_at, jobs.run_count,
     jobs.consecutive_failures, jobs.pause_requested, jobs.occurrence_at, jobs.attempt, jobs.version,
-    jobs.created_at, jobs.updated_at, jobs.limits,
+    jobs.created_at, jobs.updated_at, jobs.limits, jobs.run_requested_at,
     (SELECT json_group_array(depends_on)
        FROM (SELECT depends_on FROM job_dependencies d WHERE d.job_id = jobs.id ORDER BY d.position)
     ) AS depends_on
@@ -115,7 +115,7 @@ WHERE dep.depends_on = :job_id ORDER BY jobs.pk
 RUN_COLUMNS = """
     runs.id, runs.job_id, runs.trigger, runs.scheduled_for, runs.started_at, runs.finished_at, runs.attempt,
     runs.outcome, runs.output, runs.summary, runs.verdict, runs.error, runs.backend, runs.usage,
-    runs.lease_owner, runs.lease_until, runs.delivery_error
+    runs.lease_owner, runs.lease_until, runs.delivery_error, runs.note
 """
 
 LIST_RUNS = f"SELECT {RUN_COLUMNS} FROM runs WHERE job_id = :job_id ORDER BY seq DESC LIMIT :limit"
@@ -124,18 +124,46 @@ SELECT_RUN = f"SELECT {RUN_COLUMNS} FROM runs WHERE id = :id"
 
 INSERT_RUN = """
 INSERT INTO runs (id, job_id, trigger, scheduled_for, started_at, finished_at, attempt, outcome, output, summary,
-                  verdict, error, backend, usage, lease_owner, lease_until)
+                  verdict, error, backend, usage, lease_owner, lease_until, note)
 VALUES (:id, :job_id, :trigger, :scheduled_for, :started_at, :finished_at, :attempt, :outcome, :output, :summary,
-        :verdict, :error, :backend, :usage, :lease_owner, :lease_until)
+        :verdict, :error, :backend, :usage, :lease_owner, :lease_until, :note)
 """
 
 FINISH_RUN = """
 UPDATE runs SET finished_at = :finished_at, outcome = :outcome, output = :output, summary = :summary,
-                verdict = :verdict, error = :error, backend = :backend, usage = :usage, lease_until = NULL
+                verdict = :verdict, error = :error, backend = :backend, usage = :usage, lease_until = NULL,
+                note = :note
 WHERE id = :id
 """
 
+DELIVERY_COLUMNS = """
+    message_id, user_id, job_id, run_id, url, payload, state, attempts, next_attempt_at, last_error, delivered_at,
+    created_at
+"""
+
+INSERT_DELIVERY = """
+INSERT INTO deliveries (message_id, user_id, job_id, run_id, url, payload, state, next_attempt_at, created_at)
+VALUES (:message_id, :user_id, :job_id, :run_id, :url, :payload, 'pending', :next_attempt_at, :created_at)
+"""
+
+CLAIM_DELIVERIES = f"""
+UPDATE deliveries SET next_attempt_at = :until, attempts = attempts + 1
+WHERE seq IN (SELECT seq FROM deliveries WHERE state = 'pending' AND next_attempt_at <= :now
+              ORDER BY next_attempt_at LIMIT :limit)
+RETURNING {DELIVERY_COLUMNS}
+"""
+
+SETTLE_DELIVERY = """
+UPDATE deliveries SET state = :state, next_attempt_at = :retry_at, last_error = :error, delivered_at = :delivered_at
+WHERE message_id = :message_id AND state = 'pending'
+RETURNING run_id
+"""
+
 RECORD_DELIVERY_ERROR = "UPDATE runs SET delivery_error = :error WHERE id = :id"
+
+FAILED_DELIVERIES = f"""
+SELECT {DELIVERY_COLUMNS} FROM deliveries WHERE state = 'failed' ORDER BY seq DESC LIMIT :limit
+"""
 
 SELECT_JOB_BY_ID = f"SELECT {JOB_COLUMNS} FROM jobs WHERE jobs.id = :id"
 
@@ -194,9 +222,11 @@ DELETE FROM inbox WHERE id IN (
 """
 
 LIST_MESSAGES = """
-SELECT id, user_id, job_id, run_id, title, body, created_at, read_at FROM inbox
-WHERE user_id = :user_id AND (NOT :unread_only OR read_at IS NULL)
-ORDER BY seq DESC LIMIT :limit
+SELECT inbox.id, inbox.user_id, inbox.job_id, inbox.run_id, inbox.title, inbox.body, inbox.created_at,
+       inbox.read_at, d.state AS delivery, d.last_error AS delivery_error
+FROM inbox LEFT JOIN deliveries d ON d.message_id = inbox.id
+WHERE inbox.user_id = :user_id AND (NOT :unread_only OR inbox.read_at IS NULL)
+ORDER BY inbox.seq DESC LIMIT :limit
 """
 
 COUNT_UNREAD = "SELECT count(*) FROM inbox WHERE user_id = :user_id AND read_at IS NULL"
@@ -219,3 +249,26 @@ ON CONFLICT (name) DO UPDATE SET user_id = excluded.user_id, job_id = excluded.j
 """
 
 DROP_DEFINED_JOB = "DELETE FROM defined_jobs WHERE name = :name"
+
+REQUESTED_RUNS = f"""
+SELECT {JOB_COLUMNS} FROM jobs WHERE jobs.run_requested_at IS NOT NULL ORDER BY jobs.run_requested_at LIMIT :limit
+"""
+
+CLEAR_RUN_REQUEST = "UPDATE jobs SET run_requested_at = NULL WHERE id = :id"
+
+HEARTBEAT = """
+INSERT INTO workers (id, pid, host, runs_jobs, started_at, seen_at)
+VALUES (:id, :pid, :host, :runs_jobs, :started_at, :seen_at)
+ON CONFLICT (id) DO UPDATE SET seen_at = excluded.seen_at, runs_jobs = excluded.runs_jobs
+"""
+
+DROP_WORKER = "DELETE FROM workers WHERE id = :id"
+
+LIVE_WORKERS = """
+SELECT id, pid, host, runs_jobs, started_at, seen_at FROM workers WHERE seen_at >= :since ORDER BY started_at
+"""
+
+# Workers not seen for a day are gone for good: the table stays small.
+FORGET_WORKERS = "DELETE FROM workers WHERE seen_at < :before"
+
+RUN_TOTALS = "SELECT outcome, count(*) AS n FROM runs WHERE job_id = :job_id GROUP BY outcome"

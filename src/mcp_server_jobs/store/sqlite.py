@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import json
+import logging
 import re
 import sqlite3
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import asdict
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from importlib import resources
 from pathlib import Path
 from typing import Any
@@ -21,6 +22,8 @@ from mcp_server_jobs.clock import Clock, SystemClock
 from mcp_server_jobs.errors import Conflict, InvalidInput, JobNotFound, LimitReached, MessageNotFound, StoreError
 from mcp_server_jobs.models import (
     TEXT_FIELDS,
+    Delivery,
+    DeliveryState,
     Entity,
     InboxMessage,
     Job,
@@ -40,16 +43,23 @@ from mcp_server_jobs.store.base import (
     Claim,
     ClaimDecision,
     DefinedJob,
+    Finished,
     JobFilter,
     JobStore,
     KeywordHit,
+    Report,
+    ReportDecision,
     RunDecision,
     SimilarHit,
     Vector,
+    Worker,
 )
 from mcp_server_jobs.store.vectors import IndexRow, VectorIndex, to_blob
 
+log = logging.getLogger(__name__)
 MAX_QUERY_TERMS = 32
+# The message of the trigger that refuses a second run of one occurrence (migration 0007).
+OCCURRENCE_TAKEN = "occurrence already run"
 _INDEX_PAGE = 5_000
 
 
@@ -176,6 +186,7 @@ def row_to_job(row: sqlite3.Row) -> Job:
         created_at=_required(row["created_at"]),
         updated_at=_required(row["updated_at"]),
         limits=RunLimits.model_validate_json(row["limits"]),
+        run_requested_at=from_db(row["run_requested_at"]),
     )
 
 
@@ -198,6 +209,7 @@ def _row_to_run(row: sqlite3.Row) -> Run:
         lease_owner=row["lease_owner"],
         lease_until=from_db(row["lease_until"]),
         delivery_error=row["delivery_error"],
+        note=row["note"],
     )
 
 
@@ -211,6 +223,32 @@ def _row_to_message(row: sqlite3.Row) -> InboxMessage:
         body=row["body"],
         created_at=_required(row["created_at"]),
         read_at=from_db(row["read_at"]),
+        delivery=row["delivery"],
+        delivery_error=row["delivery_error"],
+    )
+
+
+def _message_params(message: InboxMessage) -> dict[str, Any]:
+    params = message.model_dump(exclude={"delivery", "delivery_error"})
+    params["created_at"] = to_db(message.created_at)
+    params["read_at"] = to_db(message.read_at)
+    return params
+
+
+def _row_to_delivery(row: sqlite3.Row) -> Delivery:
+    return Delivery(
+        message_id=row["message_id"],
+        user_id=row["user_id"],
+        job_id=row["job_id"],
+        run_id=row["run_id"],
+        url=row["url"],
+        payload=json.loads(row["payload"]),
+        state=DeliveryState(row["state"]),
+        attempts=row["attempts"],
+        next_attempt_at=from_db(row["next_attempt_at"]),
+        last_error=row["last_error"],
+        delivered_at=from_db(row["delivered_at"]),
+        created_at=_required(row["created_at"]),
     )
 
 
@@ -232,6 +270,7 @@ def _run_params(run: Run) -> dict[str, Any]:
         "usage": json.dumps(run.usage) if run.usage is not None else None,
         "lease_owner": run.lease_owner,
         "lease_until": to_db(run.lease_until),
+        "note": run.note,
     }
 
 
@@ -531,6 +570,10 @@ class SQLiteStore(JobStore):
         rows = await self._query(q.LIST_RUNS, {"job_id": job_id, "limit": limit})
         return [_row_to_run(row) for row in rows]
 
+    async def run_totals(self, job_id: str) -> dict[RunOutcome, int]:
+        rows = await self._query(q.RUN_TOTALS, {"job_id": job_id})
+        return {RunOutcome(row["outcome"]): row["n"] for row in rows}
+
     async def latest_outputs(self, job_ids: Sequence[str]) -> dict[str, str]:
         rows = await self._query(q.LATEST_OUTPUTS, {"ids": json.dumps(list(job_ids))})
         return {row["job_id"]: row["output"] for row in rows if row["output"] is not None}
@@ -538,16 +581,32 @@ class SQLiteStore(JobStore):
     # --- scheduling ---
 
     async def _apply_claim(self, conn: aiosqlite.Connection, job: Job, claim: Claim) -> tuple[Job, Run] | None:
+        await conn.execute("SAVEPOINT claim")
+        try:
+            started = await self._write_claim(conn, job, claim)
+        except sqlite3.IntegrityError as exc:
+            # The runs_one_per_occurrence trigger: this occurrence already ran, so it must not run again.
+            await conn.execute("ROLLBACK TO claim")
+            await conn.execute("RELEASE claim")
+            if OCCURRENCE_TAKEN not in str(exc) or claim.on_taken is None:
+                raise
+            log.warning("job %s: %s", job.id, claim.on_taken.status_reason)
+            await self._write_changes(conn, job.id, job.status, claim.on_taken)
+            return None
+        await conn.execute("RELEASE claim")
+        if started is None:
+            return None
+        rows = await self._rows(conn, q.SELECT_JOB_BY_ID, {"id": job.id})
+        return row_to_job(rows[0]), started
+
+    async def _write_claim(self, conn: aiosqlite.Connection, job: Job, claim: Claim) -> Run | None:
         await self._write_changes(conn, job.id, job.status, claim.changes)
         started = None
         for run in claim.runs:
             await conn.execute(q.INSERT_RUN, _run_params(run))
             if run.outcome is RunOutcome.RUNNING:
                 started = run
-        if started is None:
-            return None
-        rows = await self._rows(conn, q.SELECT_JOB_BY_ID, {"id": job.id})
-        return row_to_job(rows[0]), started
+        return started
 
     async def claim_due(self, now: datetime, limit: int, decide: ClaimDecision) -> list[tuple[Job, Run]]:
         claimed = []
@@ -570,25 +629,54 @@ class SQLiteStore(JobStore):
             raise Conflict("the run did not start; read the job again")
         return started
 
-    async def finish_run(self, run: Run, decide: RunDecision) -> Job | None:
+    async def finish_run(self, run: Run, decide: RunDecision, report: ReportDecision | None = None) -> Finished | None:
         async with self._transaction() as conn:
             rows = await self._rows(conn, q.SELECT_RUN, {"id": run.id})
             if not rows or rows[0]["outcome"] != RunOutcome.RUNNING or rows[0]["lease_owner"] != run.lease_owner:
                 return None  # taken back by another process: its record stands
-            await conn.execute(q.FINISH_RUN, _run_params(run))
-            job = row_to_job((await self._rows(conn, q.SELECT_JOB_BY_ID, {"id": run.job_id}))[0])
-            if job.status is not JobStatus.IN_PROGRESS:
-                return None
-            await self._write_changes(conn, job.id, job.status, decide(job, run))
-            rows = await self._rows(conn, q.SELECT_JOB_BY_ID, {"id": job.id})
-        return row_to_job(rows[0])
+            return await self._end_run(conn, run, decide, report)
+
+    async def _end_run(
+        self, conn: aiosqlite.Connection, run: Run, decide: RunDecision, report: ReportDecision | None
+    ) -> Finished | None:
+        """Write the run's end, its job's next state and its report, inside the caller's transaction."""
+        await conn.execute(q.FINISH_RUN, _run_params(run))
+        job = row_to_job((await self._rows(conn, q.SELECT_JOB_BY_ID, {"id": run.job_id}))[0])
+        if job.status is not JobStatus.IN_PROGRESS:
+            return None
+        await self._write_changes(conn, job.id, job.status, decide(job, run))
+        job = row_to_job((await self._rows(conn, q.SELECT_JOB_BY_ID, {"id": job.id}))[0])
+        reported = None if report is None else report(job, run)
+        if reported is not None:
+            await self._write_report(conn, reported)
+        return Finished(job, None if reported is None else reported.message)
+
+    async def _write_report(self, conn: aiosqlite.Connection, report: Report) -> None:
+        message = report.message
+        await conn.execute(q.INSERT_MESSAGE, _message_params(message))
+        if report.keep is not None:
+            await conn.execute(q.TRIM_INBOX, {"user_id": message.user_id, "keep": report.keep})
+        if (delivery := report.delivery) is not None:
+            params = delivery.model_dump(include={"message_id", "user_id", "job_id", "run_id", "url"})
+            params |= {
+                "payload": json.dumps(delivery.payload),
+                "next_attempt_at": to_db(delivery.next_attempt_at or delivery.created_at),
+                "created_at": to_db(delivery.created_at),
+            }
+            await conn.execute(q.INSERT_DELIVERY, params)
+
+    async def record_preview(self, run: Run) -> None:
+        async with self._transaction() as conn:
+            await conn.execute(q.INSERT_RUN, _run_params(run))
 
     async def renew_leases(self, owner: str, run_ids: Sequence[str], until: datetime) -> set[str]:
         params = {"owner": owner, "ids": json.dumps(list(run_ids)), "until": to_db(until)}
         async with self._transaction() as conn:
             return {row["id"] for row in await self._rows(conn, q.RENEW_LEASES, params)}
 
-    async def reclaim_expired(self, now: datetime, decide: RunDecision, limit: int = 100) -> list[Job]:
+    async def reclaim_expired(
+        self, now: datetime, decide: RunDecision, report: ReportDecision | None = None, limit: int = 100
+    ) -> list[Finished]:
         reclaimed = []
         async with self._transaction() as conn:
             for row in await self._rows(conn, q.SELECT_EXPIRED_RUNS, {"now": to_db(now), "limit": limit}):
@@ -599,16 +687,75 @@ class SQLiteStore(JobStore):
                         "error": "interrupted: the server running it stopped (its lease expired)",
                     }
                 )
-                await conn.execute(q.FINISH_RUN, _run_params(run))
-                job = row_to_job((await self._rows(conn, q.SELECT_JOB_BY_ID, {"id": run.job_id}))[0])
-                if job.status is JobStatus.IN_PROGRESS:
-                    await self._write_changes(conn, job.id, job.status, decide(job, run))
-                    reclaimed.append(row_to_job((await self._rows(conn, q.SELECT_JOB_BY_ID, {"id": job.id}))[0]))
+                if (finished := await self._end_run(conn, run, decide, report)) is not None:
+                    reclaimed.append(finished)
         return reclaimed
 
-    async def record_delivery_error(self, run_id: str, error: str) -> None:
+    # --- the webhook outbox ---
+
+    async def claim_deliveries(self, now: datetime, until: datetime, limit: int) -> list[Delivery]:
+        params = {"now": to_db(now), "until": to_db(until), "limit": limit}
         async with self._transaction() as conn:
-            await conn.execute(q.RECORD_DELIVERY_ERROR, {"id": run_id, "error": error})
+            return [_row_to_delivery(row) for row in await self._rows(conn, q.CLAIM_DELIVERIES, params)]
+
+    async def settle_delivery(
+        self, message_id: str, now: datetime, error: str | None = None, retry_at: datetime | None = None
+    ) -> None:
+        if error is None:
+            state = DeliveryState.DELIVERED
+        else:
+            state = DeliveryState.PENDING if retry_at is not None else DeliveryState.FAILED
+        params = {
+            "message_id": message_id,
+            "state": state.value,
+            "retry_at": to_db(retry_at),
+            "error": error,
+            "delivered_at": to_db(now) if error is None else None,
+        }
+        async with self._transaction() as conn:
+            rows = await self._rows(conn, q.SETTLE_DELIVERY, params)
+            if state is DeliveryState.FAILED and rows and rows[0]["run_id"] is not None:
+                await conn.execute(q.RECORD_DELIVERY_ERROR, {"id": rows[0]["run_id"], "error": error})
+
+    async def failed_deliveries(self, limit: int) -> list[Delivery]:
+        return [_row_to_delivery(row) for row in await self._query(q.FAILED_DELIVERIES, {"limit": limit})]
+
+    # --- runs asked of the serving process, and who serves ---
+
+    async def request_run(self, user_id: str, job_id: str, check: Callable[[Job], object], now: datetime) -> Job:
+        async with self._transaction() as conn:
+            rows = await self._rows(conn, q.SELECT_JOB, {"id": job_id, "user_id": user_id})
+            if not rows:
+                raise JobNotFound(job_id)
+            job = row_to_job(rows[0])
+            check(job)
+            await self._write_changes(conn, job.id, job.status, JobChanges(run_requested_at=now))
+            return row_to_job((await self._rows(conn, q.SELECT_JOB, {"id": job_id, "user_id": user_id}))[0])
+
+    async def requested_runs(self, limit: int) -> list[Job]:
+        return [row_to_job(row) for row in await self._query(q.REQUESTED_RUNS, {"limit": limit})]
+
+    async def clear_run_request(self, job_id: str) -> None:
+        async with self._transaction() as conn:
+            await conn.execute(q.CLEAR_RUN_REQUEST, {"id": job_id})
+
+    async def heartbeat(self, worker: Worker) -> None:
+        params = asdict(worker) | {"started_at": to_db(worker.started_at), "seen_at": to_db(worker.seen_at)}
+        async with self._transaction() as conn:
+            await conn.execute(q.HEARTBEAT, params)
+            await conn.execute(q.FORGET_WORKERS, {"before": to_db(worker.seen_at - timedelta(days=1))})
+
+    async def drop_worker(self, worker_id: str) -> None:
+        async with self._transaction() as conn:
+            await conn.execute(q.DROP_WORKER, {"id": worker_id})
+
+    async def workers(self, seen_since: datetime) -> list[Worker]:
+        rows = await self._query(q.LIVE_WORKERS, {"since": to_db(seen_since)})
+        return [
+            Worker(id=r["id"], pid=r["pid"], host=r["host"], runs_jobs=bool(r["runs_jobs"]),
+                   started_at=_required(r["started_at"]), seen_at=_required(r["seen_at"]))
+            for r in rows
+        ]  # fmt: skip
 
     async def earliest_due(self) -> datetime | None:
         async with self._connection() as conn:
@@ -633,13 +780,8 @@ class SQLiteStore(JobStore):
     # --- inbox ---
 
     async def add_message(self, message: InboxMessage, keep: int | None = None) -> None:
-        params = message.model_dump()
-        params["created_at"] = to_db(message.created_at)
-        params["read_at"] = to_db(message.read_at)
         async with self._transaction() as conn:
-            await conn.execute(q.INSERT_MESSAGE, params)
-            if keep is not None:
-                await conn.execute(q.TRIM_INBOX, {"user_id": message.user_id, "keep": keep})
+            await self._write_report(conn, Report(message, keep=keep))
 
     async def list_messages(self, user_id: str, unread_only: bool, limit: int) -> list[InboxMessage]:
         rows = await self._query(q.LIST_MESSAGES, {"user_id": user_id, "unread_only": unread_only, "limit": limit})
