@@ -432,6 +432,7 @@ class Run(BaseModel):
     lease_owner: str | None = None
     lease_until: datetime | None = None
     delivery_error: str | None = None
+    agent_pid: int | None = None
 
 
 class InboxMessage(BaseModel):

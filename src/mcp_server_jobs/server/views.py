@@ -95,6 +95,7 @@ class RunView(BaseModel):
     backend: str | None
     usage: dict[str, Any] | None = Field(description="Tokens, requests and tool calls the run used.")
     delivery_error: str | None = Field(description="Why the run's message could not be delivered, if it could not.")
+    agent_pid: int | None = Field(default=None, description="The process id of the agent a command backend started.")
 
 
 class JobDetail(JobView):
@@ -257,6 +258,7 @@ def run_view(run: Run, tz: ZoneInfo) -> RunView:
         backend=run.backend,
         usage=run.usage,
         delivery_error=run.delivery_error,
+        agent_pid=run.agent_pid,
     )
 
 

@@ -198,6 +198,7 @@ def _row_to_run(row: sqlite3.Row) -> Run:
         lease_owner=row["lease_owner"],
         lease_until=from_db(row["lease_until"]),
         delivery_error=row["delivery_error"],
+        agent_pid=row["agent_pid"],
     )
 
 
@@ -609,6 +610,10 @@ class SQLiteStore(JobStore):
     async def record_delivery_error(self, run_id: str, error: str) -> None:
         async with self._transaction() as conn:
             await conn.execute(q.RECORD_DELIVERY_ERROR, {"id": run_id, "error": error})
+
+    async def record_agent_pid(self, run_id: str, pid: int) -> None:
+        async with self._transaction() as conn:
+            await conn.execute(q.RECORD_AGENT_PID, {"id": run_id, "pid": pid})
 
     async def earliest_due(self) -> datetime | None:
         async with self._connection() as conn:
