@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import sqlite3
 import sys
 from collections.abc import AsyncIterator, Callable
@@ -121,6 +122,19 @@ async def wait_for(condition: Callable[[], bool], seconds: float = 10.0, every: 
     with anyio.fail_after(seconds):
         while not condition():  # noqa: ASYNC110 -- the condition lives outside this process or task
             await anyio.sleep(every)
+
+
+def process_alive(pid: int) -> bool:
+    """Whether the process exists and is not a zombie (killed, waiting to be reaped)."""
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    try:
+        # The state follows the parenthesised command name, which may itself hold spaces.
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] != "Z"
+    except (FileNotFoundError, IndexError):
+        return not sys.platform.startswith("linux")
 
 
 def new_job(

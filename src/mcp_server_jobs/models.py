@@ -448,6 +448,7 @@ class Run(BaseModel):
     delivery_error: str | None = None
     # What the run stood for beyond its own occurrence (e.g. the occurrences it covered after downtime).
     note: str | None = None
+    agent_pid: int | None = None
 
 
 class InboxMessage(BaseModel):

@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import hashlib
+import random
+import string
+import subprocess
 import sys
 from collections.abc import Callable
 from pathlib import Path
@@ -10,8 +14,10 @@ import pytest
 
 from mcp_server_jobs.clock import FakeClock
 from mcp_server_jobs.models import JobStatus, Run, RunOutcome
-from mcp_server_jobs.scheduler.backends import CommandBackend
-from tests.conftest import START, open_world
+from mcp_server_jobs.scheduler.backends import SUPERVISOR, CommandBackend
+from mcp_server_jobs.scheduler.decide import Policy
+from mcp_server_jobs.scheduler.supervisor import CANNOT_START
+from tests.conftest import START, open_world, process_alive, wait_for
 
 pytestmark = pytest.mark.anyio
 
@@ -30,6 +36,24 @@ AGENTS = {
     "crashes": "import sys; sys.stdin.read(); sys.stderr.write('segfault in module x'); sys.exit(3)",
     "gives_up": (
         'import sys; sys.stdin.read(); print(\'{"outcome": "failure", "summary": "the site refused the request"}\')'
+    ),
+    "tells_its_pid": f"import os, sys; sys.stdin.read(); print(f'pid {{os.getpid()}}'); print('{VERDICT}')",
+    "digests": (
+        "import hashlib, sys; data = sys.stdin.buffer.read()\n"
+        f"print(len(data), hashlib.sha256(data).hexdigest()); print('{VERDICT}')"
+    ),
+    # Starts a helper that would run on after the agent, then exits.
+    "leaves_a_helper": (
+        "import subprocess, sys; sys.stdin.read()\n"
+        "helper = subprocess.Popen(['sleep', '60'], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)\n"
+        f"print(f'helper {{helper.pid}}'); print('{VERDICT}')"
+    ),
+    # Starts a helper, says both pids (in a file beside the script), and works for a long time.
+    "works_long": (
+        "import os, pathlib, subprocess, sys, time; sys.stdin.read()\n"
+        "helper = subprocess.Popen(['sleep', '60'])\n"
+        "pids, tmp = (pathlib.Path(sys.argv[0]).with_suffix(s) for s in ('.pids', '.tmp'))\n"
+        "tmp.write_text(f'{os.getpid()} {helper.pid}'); tmp.rename(pids); time.sleep(60)"
     ),
 }
 
@@ -100,3 +124,55 @@ async def test_the_agent_can_report_failure(
 def test_unavailable_reasons() -> None:
     assert CommandBackend(None).unavailable() == "no command set (--command or MCP_JOBS_COMMAND)"
     assert CommandBackend("no-such-agent-cli -p").unavailable() == "command 'no-such-agent-cli' not found on PATH"
+
+
+async def test_the_agent_pid_is_recorded_on_the_run(
+    db_path: Path, clock: FakeClock, agent: Callable[[str], CommandBackend]
+) -> None:
+    _, [run] = await run_one(db_path, clock, agent("tells_its_pid"))
+    assert run.output is not None
+    assert run.agent_pid is not None
+    assert run.output.startswith(f"pid {run.agent_pid}\n")
+
+
+async def test_a_large_context_reaches_the_agent_whole(
+    db_path: Path, clock: FakeClock, agent: Callable[[str], CommandBackend]
+) -> None:
+    context = "".join(random.Random(7).choices(string.printable + "éß€", k=3_000_000))
+    data = context.encode()
+    async with open_world(db_path, clock, []) as world:
+        job = await world.create(title="Read it all", job_type="ONE_OFF")
+        result = await agent("digests").run(job, context)
+    assert result.output.splitlines()[0] == f"{len(data)} {hashlib.sha256(data).hexdigest()}"
+
+
+async def test_nothing_the_agent_started_outlives_its_run(
+    db_path: Path, clock: FakeClock, agent: Callable[[str], CommandBackend]
+) -> None:
+    _, [run] = await run_one(db_path, clock, agent("leaves_a_helper"))
+    assert run.outcome is RunOutcome.SUCCEEDED
+    assert run.output is not None
+    helper = int(run.output.split()[1])
+    await wait_for(lambda: not process_alive(helper))
+
+
+async def test_a_timeout_stops_the_agent_and_what_it_started(
+    db_path: Path, clock: FakeClock, tmp_path: Path, agent: Callable[[str], CommandBackend]
+) -> None:
+    async with open_world(db_path, clock, [agent("works_long")], Policy(run_timeout_seconds=1)) as world:
+        job = await world.create(title="Work long", job_type="ONE_OFF")
+        await world.at(START)
+        [run] = await world.runs(job.id)
+    assert run.error == "timed out after 1s"
+    pids = [int(pid) for pid in (tmp_path / "works_long.pids").read_text().split()]
+    assert run.agent_pid == pids[0]
+    await wait_for(lambda: not any(process_alive(pid) for pid in pids))
+
+
+def test_no_agent_starts_before_the_whole_context_arrived(tmp_path: Path) -> None:
+    started = tmp_path / "started"
+    touch = [sys.executable, "-c", f"import pathlib; pathlib.Path({str(started)!r}).touch()"]
+    # The server died after sending 10 of the 100 bytes it announced.
+    supervisor = subprocess.run([*SUPERVISOR, *touch], input=b"100\n0123456789", capture_output=True, timeout=10)
+    assert supervisor.returncode == CANNOT_START
+    assert not started.exists()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import socket
@@ -19,7 +20,7 @@ import pytest
 from mcp import Client
 
 from mcp_server_jobs.store import SQLiteStore
-from tests.conftest import QUICK_AGENT, new_job, ok, wait_for
+from tests.conftest import QUICK_AGENT, new_job, ok, process_alive, wait_for
 
 pytestmark = pytest.mark.anyio
 
@@ -129,3 +130,35 @@ async def test_sigkill_during_a_run_loses_nothing(db_path: Path, tmp_path: Path)
     [late] = down_view["runs"]
     assert late["outcome"] == "succeeded"
     assert late["lateness_seconds"] >= 1.0
+
+
+# Starts a helper, writes its own pid and the helper's to the file it is given, and works for a long time.
+LONG_AGENT = """
+import os, pathlib, subprocess, sys, time
+sys.stdin.read()
+helper = subprocess.Popen(["sleep", "60"])
+pids = pathlib.Path(sys.argv[1])
+pids.with_suffix(".tmp").write_text(f"{os.getpid()} {helper.pid}")
+pids.with_suffix(".tmp").rename(pids)
+time.sleep(60)
+"""
+
+
+async def test_sigkill_of_the_server_leaves_no_agent_running(db_path: Path, tmp_path: Path) -> None:
+    script, pid_file = tmp_path / "agent.py", tmp_path / "agent.pids"
+    script.write_text(LONG_AGENT)
+    async with SQLiteStore(db_path) as store:
+        await store.create_job(new_job(datetime.now(UTC), title="Long"))
+    command = f"{sys.executable} {script} {pid_file}"
+    with server(db_path, tmp_path / "a.log", backends="command", command=command) as (first, _):
+        await wait_for(pid_file.exists, seconds=30)
+        pids = [int(pid) for pid in pid_file.read_text().split()]
+        try:
+            await wait_for(lambda: query(db_path, "SELECT agent_pid FROM runs") == [(pids[0],)])
+            first.kill()  # the server alone, as kill -9 would
+            first.wait()
+            await wait_for(lambda: not any(process_alive(pid) for pid in pids), seconds=5)
+        finally:
+            for pid in pids:  # a failed test leaves no orphans behind either
+                with contextlib.suppress(ProcessLookupError):
+                    os.kill(pid, signal.SIGKILL)

@@ -8,7 +8,9 @@ import os
 import shlex
 import shutil
 import signal
-from collections.abc import Sequence
+import sys
+from collections.abc import Awaitable, Callable, Iterator, Sequence
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
@@ -20,6 +22,7 @@ from mcp.shared.exceptions import MCPError
 
 from mcp_server_jobs.errors import AgentError, BackendUnavailable
 from mcp_server_jobs.models import Job
+from mcp_server_jobs.scheduler.supervisor import PID_PREFIX
 from mcp_server_jobs.scheduler.verdict import Verdict
 
 log = logging.getLogger(__name__)
@@ -85,30 +88,47 @@ class CommandBackend:
         return None
 
     async def run(self, job: Job, context: str) -> AgentResult:
-        # Run in its own process group so a timeout or cancellation can stop the whole tree.
-        process = await anyio.open_process(self.argv, start_new_session=True)
+        # The supervisor, in a session of its own, starts the agent once it holds the whole context and
+        # kills the session's group when this process dies; a timeout or cancellation kills it from here.
+        process = await anyio.open_process([*SUPERVISOR, *self.argv], start_new_session=True)
         out, err = bytearray(), bytearray()
         try:
             stdin, stdout, stderr = process.stdin, process.stdout, process.stderr
             if stdin is None or stdout is None or stderr is None:
                 raise AgentError("could not connect to the command's standard streams")
+            data = context.encode()
             async with anyio.create_task_group() as group:
                 group.start_soon(_drain, stdout, out)
-                group.start_soon(_drain, stderr, err)
-                # A command that does not read its input is not an error.
+                group.start_soon(_drain_stderr, stderr, err, _agent_started.get())
+                # stdin stays open: its end is how the supervisor learns that this process died.
                 with contextlib.suppress(anyio.BrokenResourceError, anyio.ClosedResourceError):
-                    await stdin.send(context.encode())
-                await stdin.aclose()
+                    await stdin.send(b"%d\n" % len(data) + data)
             code = await process.wait()
         finally:
-            if process.returncode is None:
-                with anyio.CancelScope(shield=True):
-                    _kill_group(process.pid)
-                    await process.wait()
+            with anyio.CancelScope(shield=True):
+                # Even after a clean exit: nothing the agent started outlives its run.
+                _kill_group(process.pid)
+                await process.aclose()
         if code != 0:
             tail = err.decode(errors="replace")[-self._ERROR_TAIL :].strip()
             raise AgentError(f"command exited with status {code}" + (f": {tail}" if tail else ""))
         return AgentResult(output=out.decode(errors="replace"))
+
+
+# `python -I -S`: the supervisor needs only the standard library, and starts in ~15 ms without `site`.
+SUPERVISOR = (sys.executable, "-I", "-S", str(Path(__file__).with_name("supervisor.py")))
+PidSink = Callable[[int], Awaitable[None]]
+_agent_started: ContextVar[PidSink | None] = ContextVar("agent_started", default=None)
+
+
+@contextlib.contextmanager
+def reporting_agent_pids(sink: PidSink) -> Iterator[None]:
+    """Within this block (and the tasks it starts), a backend that starts an agent process reports its pid to `sink`."""
+    token = _agent_started.set(sink)
+    try:
+        yield
+    finally:
+        _agent_started.reset(token)
 
 
 async def _drain(stream: ByteReceiveStream, into: bytearray) -> None:
@@ -116,8 +136,27 @@ async def _drain(stream: ByteReceiveStream, into: bytearray) -> None:
         into.extend(chunk)
 
 
+async def _drain_stderr(stream: ByteReceiveStream, into: bytearray, sink: PidSink | None) -> None:
+    """Collect the command's stderr, taking out the supervisor's first line: the agent's pid."""
+    announced = False
+    async for chunk in stream:
+        into.extend(chunk)
+        if announced or b"\n" not in into:
+            continue
+        announced = True
+        line, _, rest = into.partition(b"\n")
+        if not line.startswith(PID_PREFIX):
+            continue  # the supervisor failed before starting the agent: its stderr says why
+        into[:] = rest
+        if sink is not None:
+            try:
+                await sink(int(line.removeprefix(PID_PREFIX)))
+            except Exception:  # a pid not recorded must not stop the run
+                log.exception("could not record the agent's pid")
+
+
 def _kill_group(pid: int) -> None:
-    with contextlib.suppress(ProcessLookupError):
+    with contextlib.suppress(ProcessLookupError, PermissionError):
         os.killpg(pid, signal.SIGKILL)
 
 

@@ -27,7 +27,7 @@ from mcp_server_jobs import faults
 from mcp_server_jobs.clock import Clock
 from mcp_server_jobs.errors import AgentError, BackendUnavailable
 from mcp_server_jobs.models import InboxMessage, Job, JobStatus, JobType, Run, RunOutcome, RunTrigger, new_id
-from mcp_server_jobs.scheduler.backends import AgentResult, Backend, first_problem
+from mcp_server_jobs.scheduler.backends import AgentResult, Backend, first_problem, reporting_agent_pids
 from mcp_server_jobs.scheduler.context import MAX_PREVIOUS_RUNS, build_context
 from mcp_server_jobs.scheduler.decide import Outcome, Policy, after_interrupt, after_run, plan_claim, plan_manual
 from mcp_server_jobs.scheduler.delivery import post_webhook, report_for
@@ -416,7 +416,7 @@ class Scheduler:
             context = await self._context(job)
             if self.on_context is not None:
                 self.on_context(job, context)
-            with anyio.fail_after(timeout):
+            with anyio.fail_after(timeout), reporting_agent_pids(partial(self.store.record_agent_pid, run.id)):
                 backend, answer = await self._call_backends(job, context)
                 verdict = answer.verdict or await self._text_verdict(backend, job, answer.output)
         except TimeoutError:

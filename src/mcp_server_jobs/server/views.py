@@ -116,6 +116,7 @@ class RunView(BaseModel):
     verdict: dict[str, Any] | None = Field(description="The agent's structured verdict, as the scheduler read it.")
     note: str | None = Field(description="What the run stood for beyond its occurrence, e.g. occurrences it covered.")
     delivery_error: str | None = Field(description="Why the run's message could not be delivered, if it could not.")
+    agent_pid: int | None = Field(default=None, description="The process id of the agent a command backend started.")
 
 
 class JobDetail(JobView):
@@ -289,6 +290,7 @@ def run_view(run: Run, tz: ZoneInfo) -> RunView:
         verdict=run.verdict,
         note=run.note,
         delivery_error=run.delivery_error,
+        agent_pid=run.agent_pid,
     )
 
 

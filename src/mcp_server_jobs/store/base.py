@@ -315,6 +315,10 @@ class JobStore(ABC):
         """Workers whose last heartbeat is at or after `seen_since`."""
 
     @abstractmethod
+    async def record_agent_pid(self, run_id: str, pid: int) -> None:
+        """Note on a running run the pid of the agent process it started (the latest, after a retry)."""
+
+    @abstractmethod
     async def earliest_due(self) -> datetime | None:
         """The earliest next_run_at of any ACTIVE job."""
 

@@ -115,7 +115,7 @@ WHERE dep.depends_on = :job_id ORDER BY jobs.pk
 RUN_COLUMNS = """
     runs.id, runs.job_id, runs.trigger, runs.scheduled_for, runs.started_at, runs.finished_at, runs.attempt,
     runs.outcome, runs.output, runs.summary, runs.verdict, runs.error, runs.backend, runs.usage,
-    runs.lease_owner, runs.lease_until, runs.delivery_error, runs.note
+    runs.lease_owner, runs.lease_until, runs.delivery_error, runs.note, runs.agent_pid
 """
 
 LIST_RUNS = f"SELECT {RUN_COLUMNS} FROM runs WHERE job_id = :job_id ORDER BY seq DESC LIMIT :limit"
@@ -164,6 +164,8 @@ RECORD_DELIVERY_ERROR = "UPDATE runs SET delivery_error = :error WHERE id = :id"
 FAILED_DELIVERIES = f"""
 SELECT {DELIVERY_COLUMNS} FROM deliveries WHERE state = 'failed' ORDER BY seq DESC LIMIT :limit
 """
+
+RECORD_AGENT_PID = "UPDATE runs SET agent_pid = :pid WHERE id = :id AND outcome = 'running'"
 
 SELECT_JOB_BY_ID = f"SELECT {JOB_COLUMNS} FROM jobs WHERE jobs.id = :id"
 

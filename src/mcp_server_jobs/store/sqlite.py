@@ -210,6 +210,7 @@ def _row_to_run(row: sqlite3.Row) -> Run:
         lease_until=from_db(row["lease_until"]),
         delivery_error=row["delivery_error"],
         note=row["note"],
+        agent_pid=row["agent_pid"],
     )
 
 
@@ -756,6 +757,10 @@ class SQLiteStore(JobStore):
                    started_at=_required(r["started_at"]), seen_at=_required(r["seen_at"]))
             for r in rows
         ]  # fmt: skip
+
+    async def record_agent_pid(self, run_id: str, pid: int) -> None:
+        async with self._transaction() as conn:
+            await conn.execute(q.RECORD_AGENT_PID, {"id": run_id, "pid": pid})
 
     async def earliest_due(self) -> datetime | None:
         async with self._connection() as conn:
