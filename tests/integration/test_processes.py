@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import signal
 import socket
@@ -18,9 +19,15 @@ from pathlib import Path
 import anyio
 import pytest
 from mcp import Client
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
 
+from mcp_server_jobs.models import Notify
 from mcp_server_jobs.store import SQLiteStore
 from tests.conftest import QUICK_AGENT, new_job, ok, process_alive, wait_for
+from tests.fakes.loopback import serve
 
 pytestmark = pytest.mark.anyio
 
@@ -162,3 +169,37 @@ async def test_sigkill_of_the_server_leaves_no_agent_running(db_path: Path, tmp_
             for pid in pids:  # a failed test leaves no orphans behind either
                 with contextlib.suppress(ProcessLookupError):
                     os.kill(pid, signal.SIGKILL)
+
+
+async def test_sigkill_between_a_runs_end_and_its_delivery_loses_no_report(db_path: Path, tmp_path: Path) -> None:
+    """kill -9 right after the run's end is committed: its inbox message is there (same transaction), and
+    the webhook delivery pending at the kill is posted by the next start."""
+    received: list[dict[str, object]] = []
+
+    async def hook(request: Request) -> Response:
+        received.append(json.loads(await request.body()))
+        return Response(status_code=204)
+
+    async with SQLiteStore(db_path) as store:
+        job, _ = await store.create_job(
+            new_job(datetime.now(UTC), title="Report").model_copy(update={"notify": Notify.ALWAYS})
+        )
+    async with serve(Starlette(routes=[Route("/hook", hook, methods=["POST"])])) as url:
+        settings = {"backends": "command", "command": QUICK_AGENT, "webhook": f"{url}/hook", "sweep_seconds": "0.2"}
+        with server(db_path, tmp_path / "a.log", {"MCP_JOBS_CRASH_AT": "after-finish-run"}, **settings) as (first, _):
+            with anyio.fail_after(30):
+                while first.poll() is None:  # noqa: ASYNC110 -- another process
+                    await anyio.sleep(0.05)
+        assert first.returncode == -signal.SIGKILL
+        at_kill = query(
+            db_path,
+            "SELECT j.status, count(i.id), d.state FROM jobs j "
+            "LEFT JOIN inbox i ON i.job_id = j.id LEFT JOIN deliveries d ON d.message_id = i.id",
+        )
+        assert received == []
+        with server(db_path, tmp_path / "b.log", **settings):
+            await wait_for(lambda: len(received) == 1, seconds=30)
+            await wait_for(lambda: query(db_path, "SELECT state FROM deliveries") == [("delivered",)])
+    assert at_kill == [("COMPLETED", 1, "pending")]
+    [payload] = received
+    assert payload["job"] == {"id": job.id, "title": "Report", "status": "COMPLETED", "job_type": "ONE_OFF"}
