@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import sqlite3
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -87,6 +88,27 @@ async def test_run_now_through_the_tool(db_path: Path) -> None:
     assert done["next_run_at"] == job["next_run_at"]
     assert done["run_count"] == 0
     assert "is CANCELLED and cannot run now" in refused
+
+
+async def test_run_now_without_run_jobs_answers_at_once_and_the_serving_process_runs_it(db_path: Path) -> None:
+    tools_only = live_settings(db_path).model_copy(update={"run_jobs": False})
+    digest = {"title": "Digest", "description": "Weekly digest.", "job_type": "SCHEDULED",
+              "schedule": {"cron": "0 9 * * 1"}}  # fmt: skip
+    async with Client(build_server(tools_only)) as client:
+        job = ok(await client.call_tool("job_create", digest))
+        alone = ok(await client.call_tool("job_run_now", {"job_id": job["id"]}))
+        async with Client(build_server(live_settings(db_path))):  # a process that runs jobs comes up
+            done = await poll_job(client, job["id"], lambda j: j["run_totals"].get("succeeded") == 1)
+            again = ok(await client.call_tool("job_run_now", {"job_id": job["id"]}))
+            twice = await poll_job(client, job["id"], lambda j: j["run_totals"].get("succeeded") == 2)
+    assert alone["started"] == "no runner"
+    assert alone["run_id"] is None
+    assert "no process runs jobs on this database" in alone["note"]
+    assert again["started"] == "handed over"
+    assert f"pid {os.getpid()}" in again["note"]
+    assert [run["outcome"] for run in done["runs"]] == ["succeeded"]
+    assert twice["next_run_at"] == job["next_run_at"]
+    assert twice["run_requested_at"] is None
 
 
 @dataclass

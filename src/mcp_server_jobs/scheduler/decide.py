@@ -205,7 +205,9 @@ def plan_manual(job: Job, now: datetime, owner: str, policy: Policy) -> Claim:
         raise InvalidInput(f"{job.id} is {job.status} and cannot run now: {why}.")
     run = _run(job, now, now, 1, owner, policy).model_copy(update={"trigger": RunTrigger.MANUAL})
     # A paused job runs once and goes back to PAUSED.
-    changes = JobChanges(status=JobStatus.IN_PROGRESS, pause_requested=job.status is JobStatus.PAUSED)
+    changes = JobChanges(
+        status=JobStatus.IN_PROGRESS, pause_requested=job.status is JobStatus.PAUSED, run_requested_at=None
+    )
     return Claim(changes, [run])
 
 

@@ -60,6 +60,9 @@ class JobView(BaseModel):
     dedup_key: str | None
     run_count: int
     consecutive_failures: int
+    run_requested_at: str | None = Field(
+        description="A run by hand asked of the process that runs jobs and not started yet (job_run_now)."
+    )
     last_run_at: str | None
     created_at: str
     updated_at: str
@@ -228,6 +231,7 @@ def job_fields(job: Job) -> dict[str, Any]:
         "limits": job.limits,
         "dedup_key": job.dedup_key,
         "run_count": job.run_count,
+        "run_requested_at": _local(job.run_requested_at, tz),
         "consecutive_failures": job.consecutive_failures,
         "last_run_at": _local(job.last_run_at, tz),
         "created_at": format_local(job.created_at, tz),
