@@ -9,8 +9,10 @@ import anyio
 import pytest
 from mcp import Client
 
-from tests.conftest import ok, wait_for
-from tests.fakes.openai_server import FakeOpenAI, verdict
+from mcp_server_jobs.config import Settings
+from mcp_server_jobs.server.app import build_server
+from tests.conftest import ok, poll_job, wait_for
+from tests.fakes.openai_server import FakeOpenAI, error, verdict
 from tests.integration.test_processes import listening, server
 
 pytestmark = pytest.mark.anyio
@@ -52,3 +54,25 @@ async def test_the_api_key_is_nowhere_but_the_environment(
 def files_named(folder: Path, *prefixes: str) -> dict[Path, bytes]:
     """The database (with its -wal and -shm files) and the log, read whole."""
     return {p: p.read_bytes() for p in folder.iterdir() if p.name.startswith(prefixes)}
+
+
+async def test_a_key_echoed_by_the_provider_is_redacted_everywhere(
+    db_path: Path, tmp_path: Path, provider: FakeOpenAI, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("OPENAI_API_KEY", KEY)
+    # Proxies and some providers quote the credential they were sent.
+    provider.script = [error(401, f"Incorrect API key provided: {KEY}. Header was 'Bearer {KEY}'.")]
+    settings = Settings(db=db_path, timezone="UTC", backends=("model",), model="openai-chat:fake-model",
+                        embeddings="off", webhook=None)  # fmt: skip
+    async with Client(build_server(settings)) as client:
+        job = ok(await client.call_tool("job_create", {"title": "Report", "description": "Write it.",
+                                                       "job_type": "ONE_OFF"}))  # fmt: skip
+        failed = await poll_job(client, job["id"], lambda j: j["status"] == "FAILED")
+        inbox = ok(await client.call_tool("inbox_list", {}))
+    assert provider.requests, "the run reached the provider"
+    assert "Incorrect API key provided: [redacted]" in failed["runs"][0]["error"]
+    assert "[redacted]" in (failed["status_reason"] or "")
+    for answer in (json.dumps(failed), json.dumps(inbox)):
+        assert KEY not in answer
+    for path, content in files_named(tmp_path, "jobs.db").items():
+        assert KEY.encode() not in content, path

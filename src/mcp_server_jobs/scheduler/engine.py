@@ -27,6 +27,7 @@ from mcp_server_jobs import faults
 from mcp_server_jobs.clock import Clock
 from mcp_server_jobs.errors import AgentError, BackendUnavailable
 from mcp_server_jobs.models import InboxMessage, Job, JobStatus, JobType, Run, RunOutcome, RunTrigger, new_id
+from mcp_server_jobs.redact import Redactor
 from mcp_server_jobs.scheduler.backends import AgentResult, Backend, first_problem, reporting_agent_pids
 from mcp_server_jobs.scheduler.context import MAX_PREVIOUS_RUNS, build_context
 from mcp_server_jobs.scheduler.decide import Outcome, Policy, after_interrupt, after_run, plan_claim, plan_manual
@@ -69,8 +70,11 @@ class Scheduler:
         on_message: Callable[[InboxMessage], Awaitable[None]] | None = None,
         webhook: str | None = None,
         on_context: Callable[[Job, str], None] | None = None,
+        redactor: Redactor | None = None,
     ) -> None:
         self.store = store
+        # Cuts configured secrets out of everything a run records (a provider may echo a key in an error).
+        self.redactor = redactor or Redactor()
         # Shown each run's context before the backends get it (`jobs run` prints it).
         self.on_context = on_context
         # Told of every inbox message this scheduler writes (the server notifies subscribed clients).
@@ -193,7 +197,8 @@ class Scheduler:
         answer = await backend.run(job, context)
         run = Run(
             id=new_id("run"), job_id=job.id, trigger=RunTrigger.MANUAL, scheduled_for=now, started_at=now,
-            finished_at=self.clock.now(), attempt=0, outcome=RunOutcome.PREVIEW, output=answer.output,
+            finished_at=self.clock.now(), attempt=0, outcome=RunOutcome.PREVIEW,
+            output=self.redactor.text(answer.output),
             summary="preview: the context an agent would receive; nothing was run and the job is unchanged",
             backend=backend.name,
         )  # fmt: skip
@@ -477,7 +482,8 @@ class Scheduler:
         return text + "\n\n" + VERDICT_INSTRUCTIONS
 
     def _ended(self, run: Run, outcome: RunOutcome, **fields: object) -> Run:
-        return run.model_copy(update={"outcome": outcome, "finished_at": self.clock.now(), **fields})
+        clean = {name: self.redactor.data(value) for name, value in fields.items()}
+        return run.model_copy(update={"outcome": outcome, "finished_at": self.clock.now(), **clean})
 
     async def _settle_dependents(self, job: Job, now: datetime) -> None:
         if affects_dependents(JobStatus.IN_PROGRESS, job.status):

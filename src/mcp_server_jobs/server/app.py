@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import os
 import signal
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -19,6 +20,7 @@ from mcp_server_jobs.clock import Clock, SystemClock
 from mcp_server_jobs.config import Settings
 from mcp_server_jobs.embeddings import Embeddings
 from mcp_server_jobs.models import InboxMessage
+from mcp_server_jobs.redact import Redactor, configured_secrets
 from mcp_server_jobs.scheduler.backends import Backend, build_backends
 from mcp_server_jobs.scheduler.decide import Policy
 from mcp_server_jobs.scheduler.engine import Scheduler
@@ -90,6 +92,11 @@ def backends_for(settings: Settings) -> list[Backend]:
     )
 
 
+def redactor_for(settings: Settings) -> Redactor:
+    """What cuts this process's configured secrets out of what runs record."""
+    return Redactor(configured_secrets(os.environ, settings.agent_servers))
+
+
 def build_server(settings: Settings, *, clock: Clock | None = None) -> MCPServer[tools.AppState]:
     """The MCP server for `settings`; the database opens when the server starts."""
     clock = clock or SystemClock()
@@ -122,6 +129,7 @@ def build_server(settings: Settings, *, clock: Clock | None = None) -> MCPServer
                 policy(settings),
                 on_message=announce,
                 webhook=settings.webhook,
+                redactor=redactor_for(settings),
             )
             service = JobService(
                 store,

@@ -148,12 +148,13 @@ async def _resume(service: JobService, user: str, job_id: str) -> Any:
 async def _run(service: JobService, settings: Settings, args: argparse.Namespace) -> list[str]:
     # Imported here: the server app and backends (pydantic-ai with a model) load slowly; other commands skip them.
     from mcp_server_jobs.scheduler.engine import Scheduler
-    from mcp_server_jobs.server.app import backends_for, policy
+    from mcp_server_jobs.server.app import backends_for, policy, redactor_for
 
     contexts: list[str] = []
     scheduler = Scheduler(
         service.store, service.clock, backends_for(settings), policy(settings),
         webhook=settings.webhook, on_context=lambda _job, context: contexts.append(context),
+        redactor=redactor_for(settings),
     )  # fmt: skip
     problem = scheduler.backend_problem()
     if problem is not None:
