@@ -112,6 +112,8 @@ class Scheduler:
 
     async def serve(self, *, task_status: TaskStatus[None] = anyio.TASK_STATUS_IGNORED) -> None:
         """Run until cancelled: claim due jobs as they fall due, renew leases, sweep."""
+        if self.previews_only:
+            log.warning("dry-run: scheduled jobs are not run here; job_run_now and `jobs run` record previews")
         alarm = AsyncIOScheduler(timezone=UTC)
         alarm.add_job(self._sweep_alarm, IntervalTrigger(seconds=self.policy.sweep_seconds), id="sweep")
         alarm.start()
