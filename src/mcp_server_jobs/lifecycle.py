@@ -81,3 +81,7 @@ def dependency_status(dependencies: Sequence[Job]) -> tuple[S, str | None]:
     if waiting:
         return S.PENDING, "waiting for " + ", ".join(f"{d.id} ({d.title!r})" for d in waiting) + " to complete"
     return S.ACTIVE, None
+
+
+NO_BACKEND_REASON = "not run yet: no agent backend is usable"
+"""How an ACTIVE job waiting for a usable backend says so in its status_reason (doctor lists them)."""

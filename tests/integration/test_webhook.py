@@ -70,7 +70,7 @@ async def test_a_failing_webhook_is_retried_with_backoff_then_marked_failed(db_p
     assert posts_before_backoff == 1
     assert len(received) == 3
     assert failed.delivery is DeliveryState.FAILED
-    assert failed.delivery_error == f"webhook {url}/hook failed 3 times; last: HTTP 503"
+    assert failed.delivery_error == f"webhook {url}/hook: gave up after 3 attempt(s); last: HTTP 503"
     assert run.delivery_error == failed.delivery_error
 
 

@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from mcp_server_jobs.errors import InvalidInput
+from mcp_server_jobs.lifecycle import NO_BACKEND_REASON
 from mcp_server_jobs.models import (
     Job,
     JobChanges,
@@ -116,7 +117,7 @@ def plan_claim(job: Job, now: datetime, owner: str, policy: Policy, backend_prob
             JobChanges(
                 next_run_at=now + wait,
                 occurrence_at=due,
-                status_reason=f"not run yet: no agent backend is usable ({backend_problem}); next try at "
+                status_reason=f"{NO_BACKEND_REASON} ({backend_problem}); next try at "
                 f"{(now + wait).isoformat(timespec='seconds')}",
             )
         )

@@ -404,7 +404,7 @@ class Scheduler:
                 if problem is None:
                     await self.store.settle_delivery(delivery.message_id, self.clock.now())
                 elif delivery.attempts >= self.policy.webhook_attempts:
-                    error = f"webhook {delivery.url} failed {delivery.attempts} times; last: {problem}"
+                    error = f"webhook {delivery.url}: gave up after {delivery.attempts} attempt(s); last: {problem}"
                     log.warning("job %s: %s; giving up", delivery.job_id, error)
                     await self.store.settle_delivery(delivery.message_id, self.clock.now(), error)
                 else:

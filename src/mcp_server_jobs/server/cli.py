@@ -15,6 +15,7 @@ import anyio
 from mcp_server_jobs import __version__
 from mcp_server_jobs.config import KNOWN_BACKENDS, Settings, load_settings
 from mcp_server_jobs.errors import JobsError
+from mcp_server_jobs.lifecycle import NO_BACKEND_REASON
 from mcp_server_jobs.server import cli_jobs
 
 log = logging.getLogger("mcp_server_jobs")
@@ -221,8 +222,10 @@ def doctor(settings: Settings) -> int:
     lines.append(f"jobs file: {_jobs_file_state(settings)}")
     lines.append(f"search by meaning: {_embeddings_state(settings.embeddings)}")
     lines.append("ready: jobs will run" if usable else "NOT READY: due jobs will wait until a backend is usable")
+    attention = _needing_attention(db)
+    lines += [f"needs a person: {len(attention)}" if attention else "needs a person: nothing", *attention]
     print("\n".join(lines))
-    return 0 if usable else 1
+    return 0 if usable and not attention else 1
 
 
 def _database_state(path: Path) -> str:
@@ -235,6 +238,39 @@ def _database_state(path: Path) -> str:
     except sqlite3.Error as exc:
         return f"cannot be read: {exc}"
     return f"schema version {version}, {jobs} jobs"
+
+
+def _needing_attention(path: Path, limit: int = 50) -> list[str]:
+    """The jobs a person must look at (FAILED, BLOCKED, waiting for a backend) and the failed webhook
+    deliveries, one line each, read without changing the database."""
+    if not path.exists():
+        return []
+    try:
+        with sqlite3.connect(f"file:{path}?mode=ro", uri=True) as conn:
+            version = conn.execute("PRAGMA user_version").fetchone()[0]
+            if not version:
+                return []
+            jobs = conn.execute(
+                "SELECT id, user_id, status, title, coalesce(status_reason, '') FROM jobs "
+                "WHERE status IN ('FAILED', 'BLOCKED') OR (status = 'ACTIVE' AND status_reason LIKE ?) "
+                "ORDER BY updated_at DESC LIMIT ?",
+                (f"{NO_BACKEND_REASON}%", limit),
+            ).fetchall()
+            failed = conn.execute(
+                "SELECT message_id, job_id, coalesce(last_error, '') FROM deliveries WHERE state = 'failed' "
+                "ORDER BY seq DESC LIMIT ?",
+                (limit,),
+            ).fetchall() if version >= 7 else []  # fmt: skip
+    except sqlite3.Error:
+        return []  # the database line above already says it cannot be read
+    lines = []
+    for job_id, user, status, title, reason in jobs:
+        what = "waiting for a backend" if status == "ACTIVE" else status
+        lines.append(f"  {job_id} ({user}) {what}: {title}" + (f" — {reason}" if reason else ""))
+    lines += [
+        f"  message {message} of {job or '-'}: webhook delivery failed — {error}" for message, job, error in failed
+    ]
+    return lines
 
 
 def _jobs_file_state(settings: Settings) -> str:
