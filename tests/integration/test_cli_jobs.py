@@ -138,8 +138,11 @@ async def test_run_a_failing_job_exits_1_and_says_why(db: Path) -> None:
     assert "exited with" in report["run"]["error"]
     assert "Pending invoices nudge" in report["context"]
     assert runs_of(db, "job_invoices") == [("failed", "manual")]
-    # A manual run leaves the job's schedule alone.
+    # A manual run leaves the job's schedule alone, and the failure is shown with it.
     assert status_of(db, "job_invoices") == "ACTIVE"
+    shown = cli(db, "jobs", "show", "job_invoices").stdout
+    assert "runs      1 failed" in shown
+    assert "the run by hand failed: command exited with status 1" in shown
 
 
 async def test_run_refuses_without_a_backend_or_with_a_bad_id_and_changes_nothing(db: Path) -> None:
