@@ -1,7 +1,7 @@
 """HTTP load: 20 users' clients at once, 100 mixed tool calls each, against a real server process.
 
 The server runs `serve --transport http` with a bearer token per user, the local embedding model
-and the dry-run backend, on a fresh SQLite file. Latency is measured by each client around each
+and the dry-run backend (which runs no jobs), on a fresh SQLite file. Latency is measured by each client around each
 call (the real network path over 127.0.0.1, the Python MCP client's own result validation included).
 """
 

@@ -45,7 +45,7 @@ def render(results: dict[str, dict[str, float]], command: str) -> str:
         f"{platform.machine()}. Numbers from one run on a shared VM, where two runs an hour apart have "
         "differed by up to half.",
         "",
-        "## Scheduler (dry-run backend, real SQLite file)",
+        "## Scheduler (an in-process agent that answers at once, real SQLite file)",
         "",
         "- **lateness**: single ONE_OFF jobs created one at a time, each due 50 ms after creation; "
         "lateness = run start - scheduled time.",
@@ -80,7 +80,8 @@ def render(results: dict[str, dict[str, float]], command: str) -> str:
         "",
         "## HTTP (20 users at once)",
         "",
-        f"`serve --transport http` in its own process, a bearer token per user, dry-run backend, local model. "
+        "`serve --transport http` in its own process, a bearer token per user, dry-run backend (no runs), "
+        "local model. "
         f"{http.CLIENTS} clients, each signed in as its own user, make {http.CALLS} calls back to back (20% "
         "job_create, 20% keyword search, 20% semantic search, 20% job_retrieval_by_id, 10% inbox_list, 10% "
         "job_update). Latency is measured by the clients over 127.0.0.1 (their own result validation included); "
