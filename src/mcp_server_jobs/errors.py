@@ -61,12 +61,16 @@ class StoreError(JobsError):
 class AgentError(JobsError):
     """The agent backend could not carry out the run."""
 
-    def __init__(self, message: str, *, permanent: bool = False, retry: bool = True) -> None:
+    def __init__(
+        self, message: str, *, permanent: bool = False, retry: bool = True, retry_after: float | None = None
+    ) -> None:
         super().__init__(message)
         # Permanent: retrying cannot help (bad key, 401/403, unknown model); the job fails at once.
         self.permanent = permanent
         # retry=False: this occurrence is not tried again (e.g. its budget ran out), but the job goes on.
         self.retry = retry and not permanent
+        # Seconds the provider asked to wait (Retry-After) before the next attempt, if it said.
+        self.retry_after = retry_after
 
 
 class BackendUnavailable(AgentError):

@@ -280,6 +280,27 @@ async def test_permanent_error_fails_fast(world: World) -> None:
     assert world.agent.count(job.id) == 1
 
 
+async def test_a_one_off_stopped_without_retry_says_so(world: World) -> None:
+    world.agent.failures = [AgentError("budget exceeded, run stopped: tool_calls_limit", retry=False)]
+    job = await world.create(title="Crawl", job_type="ONE_OFF")
+    await world.at(START)
+    failed = await world.job(job.id)
+    assert failed.status is JobStatus.FAILED
+    assert failed.status_reason is not None
+    assert failed.status_reason.startswith("failed at attempt 1, not retried; last error: budget exceeded")
+    assert world.agent.count(job.id) == 1
+
+
+async def test_a_provider_retry_after_sets_the_backoff_within_the_cap(world: World) -> None:
+    world.agent.failures = [AgentError("HTTP 429", retry_after=90), AgentError("HTTP 429", retry_after=86_400)]
+    job = await world.create(title="Report", job_type="ONE_OFF")
+    await world.at(START)
+    assert (await world.job(job.id)).next_run_at == START + timedelta(seconds=90)
+    await world.at(START + timedelta(seconds=90))
+    # A day asked for is capped at the longest backoff (1 h by default): the job is not parked for a day.
+    assert (await world.job(job.id)).next_run_at == START + timedelta(seconds=90) + HOUR
+
+
 async def test_consecutive_failed_occurrences_fail_the_job(world: World) -> None:
     world.scheduler.policy = Policy(max_attempts=1, max_consecutive_failures=3)
     world.agent.failures = [AgentError("boom")] * 10
