@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from mcp_server_jobs import lifecycle
 from mcp_server_jobs.clock import Clock
@@ -87,6 +87,8 @@ class JobService:
         status, reason = lifecycle.dependency_status(dependencies)
         if status is JobStatus.BLOCKED:
             raise DependencyError(f"depends_on: {reason}")
+        if status is JobStatus.ACTIVE:
+            schedule = schedule.released(now)  # its dependencies (if any) have all completed already
         new = NewJob(
             id=new_id("job"),
             user_id=user_id,
@@ -129,7 +131,9 @@ class JobService:
 
     def check(self, request: JobCreateRequest, now: datetime) -> Schedule:
         """The checks of `create` that need no database: the schedule (returned, built) and end condition."""
-        schedule = build_schedule(request.job_type, request.schedule, self.default_timezone, now)
+        schedule = build_schedule(
+            request.job_type, request.schedule, self.default_timezone, now, after_dependencies=bool(request.depends_on)
+        )
         _check_end_condition(request.job_type, request.end_condition)
         return schedule
 
@@ -206,7 +210,7 @@ class JobService:
                 if status is JobStatus.BLOCKED:
                     raise DependencyError(f"depends_on: {reason}")
                 if status != job.status:
-                    _set_status(changes, status, reason, schedule, now)
+                    _set_status(changes, status, reason, schedule, now, release=True)
         target = JobStatus(request.status) if request.status else None
         if target is not None and target != status:
             lifecycle.check_client(job.status, target)
@@ -233,12 +237,12 @@ class JobService:
             if job.status is JobStatus.PAUSED:
                 # A job paused while it waited on dependencies goes back to waiting.
                 status, reason = lifecycle.dependency_status(await self.store.get_jobs(job.user_id, job.depends_on))
-                _set_status(
-                    changes, JobStatus.PENDING if status is JobStatus.PENDING else target, reason, schedule, now
-                )
+                resumed = JobStatus.PENDING if status is JobStatus.PENDING else target
+                _set_status(changes, resumed, reason, schedule, now, release=schedule.run_at is None)
             else:
-                unblocked = "unblocked by the user" if job.status is JobStatus.BLOCKED else None
-                _set_status(changes, JobStatus.ACTIVE, unblocked, schedule, now)
+                blocked = job.status is JobStatus.BLOCKED
+                unblocked = "unblocked by the user" if blocked else None
+                _set_status(changes, JobStatus.ACTIVE, unblocked, schedule, now, release=blocked)
             changes.consecutive_failures = 0
         else:
             _set_status(changes, target, None, schedule, now)
@@ -328,18 +332,35 @@ def _check_end_condition(job_type: JobType, end_condition: str | None) -> None:
         )
 
 
-def _set_status(changes: JobChanges, status: JobStatus, reason: str | None, schedule: Schedule, now: datetime) -> None:
+def _set_status(
+    changes: JobChanges,
+    status: JobStatus,
+    reason: str | None,
+    schedule: Schedule,
+    now: datetime,
+    *,
+    release: bool = False,
+) -> None:
+    """Set `status`; `release`: the job stops waiting on its dependencies now, so a delay after them starts."""
     changes.status = status
     changes.status_reason = reason
+    if status is JobStatus.ACTIVE and release and schedule.delay_seconds is not None:
+        schedule = changes.schedule = schedule.released(now)
     changes.next_run_at = schedule.first_run(now) if status is JobStatus.ACTIVE else None
 
 
 def _merged_schedule(job: Job, given: ScheduleInput, now: datetime) -> Schedule:
-    """The job's schedule with the given fields replaced; a start already past is dropped."""
+    """The job's schedule with the given fields replaced.
+
+    Without a new start, an interval keeps its grid (a new period counts from its latest occurrence, not from
+    now) and a dependent's delay still counts from when its dependencies complete.
+    """
     old = job.schedule
     tz = old.tz
+    waiting = old.delay_seconds is not None and old.run_at is None
     base = ScheduleInput(
         run_at=format_local(old.run_at, tz) if old.run_at and old.run_at > now else None,
+        delay=seconds_text(old.delay_seconds) if waiting else None,
         cron=old.cron,
         every=seconds_text(old.every_seconds),
         timezone=old.timezone,
@@ -350,9 +371,29 @@ def _merged_schedule(job: Job, given: ScheduleInput, now: datetime) -> Schedule:
     overlay = given.model_dump(exclude_unset=True)
     if "delay" in overlay:
         base.run_at = None
+    if "run_at" in overlay:
+        base.delay = None
     if "cron" in overlay:
         base.every = None
     if "every" in overlay:
         base.cron = None
     merged = base.model_copy(update=overlay)
-    return build_schedule(job.job_type, merged, job.schedule.timezone, now)
+    held = job.status in (JobStatus.PENDING, JobStatus.BLOCKED) or waiting
+    schedule = build_schedule(job.job_type, merged, old.timezone, now, after_dependencies=held)
+    new_start = "run_at" in overlay or "delay" in overlay
+    if not new_start and old.delay_seconds is not None:
+        schedule = schedule.model_copy(update={"delay_seconds": old.delay_seconds})
+    grid = _latest_occurrence(old, now) if schedule.every_seconds and merged.run_at is None and not new_start else None
+    if grid is not None:
+        schedule = schedule.model_copy(update={"run_at": grid})
+        if schedule.first_run(now) is None:
+            raise InvalidInput("schedule: with that change the job has no run left before end_at; move end_at later")
+    return schedule
+
+
+def _latest_occurrence(schedule: Schedule, now: datetime) -> datetime | None:
+    """The latest point at or before `now` of an interval schedule's grid; None for others or before it starts."""
+    if not schedule.every_seconds or schedule.run_at is None or schedule.run_at > now:
+        return None
+    step = timedelta(seconds=schedule.every_seconds)
+    return schedule.run_at + (now - schedule.run_at) // step * step
