@@ -205,7 +205,7 @@ async def test_cancel_is_final(connect: ConnectFn, db_path: Path) -> None:
     assert cancelled["status"] == "CANCELLED"
     assert "CANCELLED" in revive
     assert "job_update can set: ARCHIVED" in revive
-    assert "cannot become PAUSED" in pause
+    assert "nothing to pause: it has ended" in pause
     assert archived["status"] == "ARCHIVED"
     assert hidden["results"] == []
     assert [r["id"] for r in shown["results"]] == [job["id"]]

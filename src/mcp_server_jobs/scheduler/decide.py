@@ -9,6 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+from mcp_server_jobs import advice
 from mcp_server_jobs.errors import InvalidInput
 from mcp_server_jobs.models import (
     Job,
@@ -165,9 +166,16 @@ def plan_manual(job: Job, now: datetime, owner: str, policy: Policy) -> Claim:
         why = {
             JobStatus.IN_PROGRESS: "it is running now; wait for the run to finish",
             JobStatus.PENDING: "it waits for its dependencies; their outputs would be missing",
-            JobStatus.BLOCKED: "a dependency failed; unblock it with job_update status=ACTIVE first",
-        }.get(job.status, "it has finished; create a new job or retry it with job_update status=ACTIVE")
-        raise InvalidInput(f"{job.id} is {job.status} and cannot run now: {why}.")
+            JobStatus.BLOCKED: "a dependency failed or was cancelled; unblock it first (it then runs without "
+            "that dependency's output)",
+            JobStatus.FAILED: "it failed",
+        }.get(job.status, "it has ended")
+        suggestion = None
+        if job.status is JobStatus.BLOCKED:
+            suggestion = advice.reactivate(job, now, "To unblock it")
+        elif job.status not in (JobStatus.IN_PROGRESS, JobStatus.PENDING):
+            suggestion = advice.retry_or_recreate(job, now)
+        raise InvalidInput(f"{job.id} is {job.status} and cannot run now: {why}.", suggestion=suggestion)
     run = _run(job, now, now, 1, owner, policy).model_copy(update={"trigger": RunTrigger.MANUAL})
     # A paused job runs once and goes back to PAUSED.
     changes = JobChanges(status=JobStatus.IN_PROGRESS, pause_requested=job.status is JobStatus.PAUSED)

@@ -6,10 +6,20 @@ from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from mcp_server_jobs import lifecycle
+from pydantic import ValidationError
+
+from mcp_server_jobs import advice, lifecycle
 from mcp_server_jobs.clock import Clock
 from mcp_server_jobs.embeddings import Embeddings
-from mcp_server_jobs.errors import Conflict, DependencyError, InvalidInput, JobNotFound
+from mcp_server_jobs.errors import (
+    Conflict,
+    DependencyError,
+    ForbiddenTransition,
+    InvalidInput,
+    JobNotFound,
+    JobsError,
+    Suggestion,
+)
 from mcp_server_jobs.models import (
     TEXT_FIELDS,
     InboxMessage,
@@ -86,7 +96,10 @@ class JobService:
         dependencies = await self._dependencies(user_id, depends_on)
         status, reason = lifecycle.dependency_status(dependencies)
         if status is JobStatus.BLOCKED:
-            raise DependencyError(f"depends_on: {reason}")
+            arguments = request.model_dump(mode="json", exclude_unset=True, exclude_defaults=True)
+            arguments["depends_on"] = _runnable(dependencies)
+            suggestion = Suggestion("To create it without the stopped dependencies", "job_create", arguments)
+            raise DependencyError(f"depends_on: {reason}", suggestion=suggestion)
         if status is JobStatus.ACTIVE:
             schedule = schedule.released(now)  # its dependencies (if any) have all completed already
         new = NewJob(
@@ -186,7 +199,10 @@ class JobService:
     async def _update_changes(self, job: Job, request: JobUpdateRequest, given: set[str], now: datetime) -> JobChanges:
         edits = given & set(_EDITABLE)
         if edits and job.status in (JobStatus.COMPLETED, JobStatus.CANCELLED, JobStatus.ARCHIVED):
-            raise InvalidInput(f"{job.id} is {job.status}; its fields can no longer change. Create a new job instead.")
+            raise InvalidInput(
+                f"{job.id} is {job.status}; its fields can no longer change.",
+                suggestion=self._recreation(job, request, edits, now),
+            )
         changes = JobChanges()
         for name in ("title", "description", "related_entities", "notify", "metadata", "limits"):
             if name in edits:
@@ -208,14 +224,26 @@ class JobService:
             if job.status in (JobStatus.PENDING, JobStatus.ACTIVE, JobStatus.BLOCKED):
                 status, reason = lifecycle.dependency_status(dependencies)
                 if status is JobStatus.BLOCKED:
-                    raise DependencyError(f"depends_on: {reason}")
+                    arguments = {"job_id": job.id, "depends_on": _runnable(dependencies)}
+                    suggestion = Suggestion("To keep only the dependencies that can still run", "job_update", arguments)
+                    raise DependencyError(f"depends_on: {reason}", suggestion=suggestion)
                 if status != job.status:
                     _set_status(changes, status, reason, schedule, now, release=True)
         target = JobStatus(request.status) if request.status else None
         if target is not None and target != status:
-            lifecycle.check_client(job.status, target)
+            _check_client(job, target, now)
             await self._client_status(job, target, schedule, changes, now)
         return changes
+
+    def _recreation(self, job: Job, request: JobUpdateRequest, edits: set[str], now: datetime) -> Suggestion:
+        """job_create with the job's definition and the edits asked for, if they are valid; else without them."""
+        given = request.model_dump(mode="json", include=edits - {"depends_on"}, exclude_unset=True)
+        suggestion = advice.recreate(job, now, given)
+        try:
+            self.check(JobCreateRequest.model_validate(suggestion.arguments), now)
+        except (ValidationError, JobsError):
+            return advice.recreate(job, now)
+        return suggestion
 
     async def _client_status(
         self, job: Job, target: JobStatus, schedule: Schedule, changes: JobChanges, now: datetime
@@ -223,16 +251,16 @@ class JobService:
         if target is JobStatus.COMPLETED:
             if job.job_type is not JobType.ONGOING:
                 raise InvalidInput(
-                    f"Only ONGOING jobs can be marked COMPLETED by hand; {job.id} is {job.job_type}. "
-                    "Use job_cancel to stop it."
+                    f"Only ONGOING jobs can be marked COMPLETED by hand; {job.id} is {job.job_type}.",
+                    suggestion=Suggestion("To stop it for good", "job_cancel", {"job_id": job.id}),
                 )
             _set_status(changes, JobStatus.COMPLETED, "goal met (marked by the user)", schedule, now)
         elif target is JobStatus.ACTIVE:
             used_up = schedule.max_runs is not None and job.run_count >= schedule.max_runs
             if used_up or schedule.first_run(now) is None:
                 raise InvalidInput(
-                    f"{job.id} has no run left in its schedule (end_at or max_runs reached); "
-                    "raise schedule.end_at or schedule.max_runs in the same job_update"
+                    f"{job.id} has no run left in its schedule (end_at or max_runs reached).",
+                    suggestion=advice.reactivate(job, now, "To resume it"),
                 )
             if job.status is JobStatus.PAUSED:
                 # A job paused while it waited on dependencies goes back to waiting.
@@ -256,7 +284,9 @@ class JobService:
                 return JobChanges()
             if job.status is JobStatus.IN_PROGRESS:
                 return JobChanges(pause_requested=True, status_reason=f"{why} (after the current run)")
-            lifecycle.check(job.status, JobStatus.PAUSED)
+            if not lifecycle.allowed(job.status, JobStatus.PAUSED):
+                idle = "it does not run until it is unblocked" if job.status is JobStatus.BLOCKED else "it has ended"
+                raise ForbiddenTransition(f"{job.id} is {job.status}, so there is nothing to pause: {idle}.")
             return JobChanges(status=JobStatus.PAUSED, status_reason=why, next_run_at=None)
 
         return await self._modify(user_id, job_id, decide)
@@ -267,7 +297,13 @@ class JobService:
         async def decide(job: Job, now: datetime) -> JobChanges:
             if job.status is JobStatus.CANCELLED:
                 return JobChanges()
-            lifecycle.check(job.status, JobStatus.CANCELLED)
+            if not lifecycle.allowed(job.status, JobStatus.CANCELLED):
+                archive = {"job_id": job.id, "status": JobStatus.ARCHIVED.value}
+                hide = Suggestion("To hide it from listings", "job_update", archive)
+                raise ForbiddenTransition(
+                    f"{job.id} is {job.status}, so there is nothing to cancel: it has ended.",
+                    suggestion=hide if lifecycle.allowed(job.status, JobStatus.ARCHIVED) else None,
+                )
             return JobChanges(
                 status=JobStatus.CANCELLED, status_reason=reason or "cancelled by the user", next_run_at=None
             )
@@ -313,6 +349,23 @@ class JobService:
             raise InvalidInput("give either message_ids (a list of ids) or all=true, not both and not neither")
         marked = await self.store.mark_read(user_id, None if all_unread else message_ids, self.clock.now())
         return marked, await self.store.count_unread(user_id)
+
+
+def _check_client(job: Job, target: JobStatus, now: datetime) -> None:
+    """lifecycle.check_client; a job that ended and cannot be revived is offered its re-creation."""
+    try:
+        lifecycle.check_client(job.status, target)
+    except ForbiddenTransition as exc:
+        ended = job.status in (JobStatus.COMPLETED, JobStatus.CANCELLED, JobStatus.ARCHIVED)
+        if target is not JobStatus.ACTIVE or not ended:
+            raise
+        raise ForbiddenTransition(str(exc), suggestion=advice.recreate(job, now)) from exc
+
+
+def _runnable(dependencies: Sequence[Job]) -> list[str]:
+    """The ids of the dependencies that can still complete (not FAILED, CANCELLED or BLOCKED)."""
+    stopped = (JobStatus.FAILED, JobStatus.CANCELLED, JobStatus.BLOCKED)
+    return [d.id for d in dependencies if d.status not in stopped]
 
 
 def _unique(ids: Sequence[str]) -> list[str]:
