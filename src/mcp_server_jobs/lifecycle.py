@@ -76,11 +76,20 @@ def dependency_status(dependencies: Sequence[Job]) -> tuple[S, str | None]:
     stopped = [d for d in dependencies if d.status in (S.FAILED, S.CANCELLED, S.BLOCKED)]
     if stopped:
         names = ", ".join(f"{d.id} ({d.title!r}) is {d.status}" for d in stopped)
-        return S.BLOCKED, f"dependency {names}; fix and retry it, or drop it from depends_on"
+        return S.BLOCKED, f"dependency {names}; {_unblocking(stopped)}"
     waiting = [d for d in dependencies if d.status != S.COMPLETED]
     if waiting:
         return S.PENDING, "waiting for " + ", ".join(f"{d.id} ({d.title!r})" for d in waiting) + " to complete"
     return S.ACTIVE, None
+
+
+def _unblocking(stopped: Sequence[Job]) -> str:
+    """How a person can free a job waiting on `stopped` dependencies, as each can be fixed."""
+    ways = {S.FAILED: "retry the failed one", S.BLOCKED: "unblock the blocked one"}
+    fixes = [ways[status] for status in ways if any(d.status is status for d in stopped)]
+    if any(d.status is S.CANCELLED for d in stopped):
+        fixes.append("create anew the cancelled one (it never runs again) and wait on that")
+    return ", ".join(fixes) + ", or drop it from depends_on"
 
 
 NO_BACKEND_REASON = "not run yet: no agent backend is usable"

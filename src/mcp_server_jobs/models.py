@@ -218,7 +218,9 @@ class ScheduleInput(BaseModel):
         description="ONE_OFF: when to run. RECURRING/ONGOING: the first run. SCHEDULED: not before this.",
     )
     delay: DurationValue | None = Field(
-        default=None, description="Instead of run_at: how long from now, e.g. '2h' or '3d'."
+        default=None,
+        description="Instead of run_at: how long from now, e.g. '2h' or '3d'; with depends_on, how long after "
+        "the dependencies complete.",
     )
     cron: str | None = Field(
         default=None,
@@ -253,8 +255,13 @@ def _bad(message: str) -> InvalidInput:
     return InvalidInput(f"schedule: {message}")
 
 
-def build_schedule(job_type: JobType, spec: ScheduleInput, default_timezone: str, now: datetime) -> Schedule:
-    """Check `spec` against the job type and resolve it to absolute times. Raises InvalidInput."""
+def build_schedule(
+    job_type: JobType, spec: ScheduleInput, default_timezone: str, now: datetime, *, after_dependencies: bool = False
+) -> Schedule:
+    """Check `spec` against the job type and resolve it to absolute times. Raises InvalidInput.
+
+    With `after_dependencies`, a delay is kept to count from when the dependencies complete.
+    """
     tz, run_at, end_at, delay, every, cron = _parse_schedule_fields(spec, default_timezone)
     if run_at and delay is not None:
         raise _bad("give either run_at or delay, not both")
@@ -294,8 +301,16 @@ def build_schedule(job_type: JobType, spec: ScheduleInput, default_timezone: str
         max_runs=max_runs,
         timeout_seconds=_timeout_seconds(spec),
     )
+    return _checked(schedule, now, delay if after_dependencies else None)
+
+
+def _checked(schedule: Schedule, now: datetime, delay_after_dependencies: timedelta | None) -> Schedule:
     if schedule.first_run(now) is None:
         raise _bad("the schedule has no run before end_at; move end_at later")
+    if delay_after_dependencies is not None:
+        # Checked above as if the dependencies completed now; the start is set when they do.
+        seconds = int(delay_after_dependencies.total_seconds())
+        schedule = schedule.model_copy(update={"run_at": None, "delay_seconds": seconds})
     return schedule
 
 

@@ -280,6 +280,9 @@ class Schedule(BaseModel):
     end_at: datetime | None = Field(default=None, description="No run starts after this instant.")
     max_runs: int | None = Field(default=None, description="The job ends after this many runs.")
     timeout_seconds: int | None = Field(default=None, description="A run's time limit; None: the server's.")
+    delay_seconds: int | None = Field(
+        default=None, description="A dependent job's start: this long after its dependencies complete."
+    )
 
     @property
     def tz(self) -> ZoneInfo:
@@ -294,6 +297,12 @@ class Schedule(BaseModel):
         if self.every_seconds and self.run_at and now > self.run_at:
             return self.next_after(now - timedelta(microseconds=1))
         return self._within_end(start)
+
+    def released(self, now: datetime) -> Schedule:
+        """The schedule once the job's dependencies let it go at `now`: its delay counts from then."""
+        if self.delay_seconds is None:
+            return self
+        return self.model_copy(update={"run_at": now + timedelta(seconds=self.delay_seconds)})
 
     def next_after(self, after: datetime) -> datetime | None:
         """The first occurrence strictly after `after`, or None when the schedule has ended."""
@@ -343,19 +352,21 @@ class Schedule(BaseModel):
         def show(when: datetime) -> str:
             return when.astimezone(tz).strftime("%Y-%m-%d %H:%M")
 
+        waits = self.delay_seconds is not None and self.run_at is None
+        after = f"{human_duration(timedelta(seconds=self.delay_seconds or 0))} after its dependencies complete"
         if self.cron:
             text = describe_cron(self.cron) + f" ({self.timezone})"
-            if self.run_at:
-                text += f", starting {show(self.run_at)}"
+            if self.run_at or waits:
+                text += f", starting {show(self.run_at) if self.run_at else after}"
         elif self.every_seconds:
             text = f"every {human_duration(timedelta(seconds=self.every_seconds))}"
-            if self.run_at:
-                text += f" from {show(self.run_at)}"
+            if self.run_at or waits:
+                text += f" from {show(self.run_at) if self.run_at else after}"
             text += f" ({self.timezone})"
         elif self.run_at:
             text = f"once at {show(self.run_at)} ({self.timezone})"
         else:
-            text = "once, as soon as possible"
+            text = f"once, {after}" if waits else "once, as soon as possible"
         if self.end_at:
             text += f", until {show(self.end_at)}"
         if self.max_runs:

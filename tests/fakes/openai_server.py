@@ -27,11 +27,12 @@ from tests.fakes.loopback import serve
 
 @dataclass
 class Reply:
-    """One scripted answer: a status, a body, and how long to wait before sending it."""
+    """One scripted answer: a status, a body, headers, and how long to wait before sending it."""
 
     status: int = 200
     body: dict[str, Any] = field(default_factory=dict)
     delay: float = 0.0
+    headers: dict[str, str] = field(default_factory=dict)
 
 
 def completion(message: dict[str, Any], finish: str = "stop") -> Reply:
@@ -59,8 +60,9 @@ def verdict(output: str = "done", **fields: Any) -> Reply:
     return tool_call("final_result", {"output": output, "outcome": "success", "summary": "did it", **fields})
 
 
-def error(status: int, message: str) -> Reply:
-    return Reply(status=status, body={"error": {"message": message, "type": "error", "code": str(status)}})
+def error(status: int, message: str, headers: dict[str, str] | None = None) -> Reply:
+    body = {"error": {"message": message, "type": "error", "code": str(status)}}
+    return Reply(status=status, body=body, headers=headers or {})
 
 
 @dataclass
@@ -105,7 +107,7 @@ class FakeOpenAI:
         reply = step(body) if callable(step) else step
         if reply.delay:
             await anyio.sleep(reply.delay)
-        return JSONResponse(reply.body, status_code=reply.status)
+        return JSONResponse(reply.body, status_code=reply.status, headers=reply.headers)
 
 
 def word_hash_vector(text: str, dim: int = 64) -> np.ndarray[Any, np.dtype[np.float32]]:

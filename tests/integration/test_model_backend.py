@@ -120,6 +120,38 @@ async def test_an_unparseable_verdict_is_retried_once_then_fails_the_run(world: 
     assert (await world.job(job.id)).status is JobStatus.ACTIVE  # the occurrence is retried later
 
 
+@pytest.fixture
+async def bare(db_path: Path, clock: FakeClock, provider: FakeOpenAI) -> AsyncIterator[World]:
+    """A world whose model has no agent servers (nothing to start per run)."""
+    async with open_world(db_path, clock, [ModelBackend("openai-chat:fake-model")]) as opened:
+        yield opened
+
+
+async def test_a_model_calling_an_unknown_tool_is_named(bare: World, provider: FakeOpenAI) -> None:
+    provider.script = [tool_call("crm_lookup", {"name": "Acme"}, call_id=f"call_{i}") for i in range(5)]
+    await bare.create(title="Report", job_type="ONE_OFF")
+    [run] = await bare.at(START)
+    assert run.outcome is RunOutcome.FAILED
+    assert run.error is not None
+    assert run.error.startswith("the model kept calling unknown tool 'crm_lookup'")
+    assert "no valid verdict" not in run.error
+
+
+async def test_a_rate_limited_run_waits_as_long_as_the_provider_asked(bare: World, provider: FakeOpenAI) -> None:
+    # The openai SDK waits out a Retry-After of up to 2 minutes itself; a longer one comes back to the job.
+    provider.script = [error(429, "slow down", {"Retry-After": "600"}), verdict("fine")]
+    job = await bare.create(title="Report", job_type="ONE_OFF")
+    [first] = await bare.at(START)
+    waiting = await bare.job(job.id)
+    assert first.outcome is RunOutcome.FAILED
+    assert waiting.next_run_at == START + timedelta(seconds=600)  # not the default 30 s
+    assert waiting.status_reason is not None
+    assert "the provider asked to wait 600s" in waiting.status_reason
+    assert await bare.at(START + timedelta(seconds=599)) == []
+    [second] = await bare.at(START + timedelta(seconds=600))
+    assert second.outcome is RunOutcome.SUCCEEDED
+
+
 async def test_missing_key_makes_jobs_wait_with_the_reason(
     db_path: Path, clock: FakeClock, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -280,6 +280,27 @@ async def test_permanent_error_fails_fast(world: World) -> None:
     assert world.agent.count(job.id) == 1
 
 
+async def test_a_one_off_stopped_without_retry_says_so(world: World) -> None:
+    world.agent.failures = [AgentError("budget exceeded, run stopped: tool_calls_limit", retry=False)]
+    job = await world.create(title="Crawl", job_type="ONE_OFF")
+    await world.at(START)
+    failed = await world.job(job.id)
+    assert failed.status is JobStatus.FAILED
+    assert failed.status_reason is not None
+    assert failed.status_reason.startswith("failed at attempt 1, not retried; last error: budget exceeded")
+    assert world.agent.count(job.id) == 1
+
+
+async def test_a_provider_retry_after_sets_the_backoff_within_the_cap(world: World) -> None:
+    world.agent.failures = [AgentError("HTTP 429", retry_after=90), AgentError("HTTP 429", retry_after=86_400)]
+    job = await world.create(title="Report", job_type="ONE_OFF")
+    await world.at(START)
+    assert (await world.job(job.id)).next_run_at == START + timedelta(seconds=90)
+    await world.at(START + timedelta(seconds=90))
+    # A day asked for is capped at the longest backoff (1 h by default): the job is not parked for a day.
+    assert (await world.job(job.id)).next_run_at == START + timedelta(seconds=90) + HOUR
+
+
 async def test_consecutive_failed_occurrences_fail_the_job(world: World) -> None:
     world.scheduler.policy = Policy(max_attempts=1, max_consecutive_failures=3)
     world.agent.failures = [AgentError("boom")] * 10
@@ -332,6 +353,19 @@ async def test_dependent_waits_for_its_own_start_time(world: World) -> None:
     assert freed.next_run_at == START + timedelta(days=3)
 
 
+async def test_a_dependents_delay_counts_from_when_its_dependencies_completed(world: World) -> None:
+    a = await world.create(title="Send", job_type="ONE_OFF", schedule={"delay": "5s"})
+    b = await world.create(title="Follow up", job_type="ONE_OFF", schedule={"delay": "10s"}, depends_on=[a.id])
+    waiting = await world.job(b.id)
+    assert waiting.schedule.describe() == "once, 10 seconds after its dependencies complete"
+    await world.at(START + timedelta(seconds=5))  # A runs and completes
+    freed = await world.job(b.id)
+    assert freed.next_run_at == START + timedelta(seconds=15)  # not 10 s after B was created
+    assert await world.at(START + timedelta(seconds=14)) == []
+    [run] = await world.at(START + timedelta(seconds=15))
+    assert run.job_id == b.id
+
+
 async def test_failed_dependency_blocks_the_chain(world: World) -> None:
     world.agent.failures = [AgentError("403 forbidden", permanent=True)]
     a = await world.create(title="Send", job_type="ONE_OFF")
@@ -362,6 +396,22 @@ async def test_dependency_finished_by_another_process_is_noticed(world: World) -
     await world.store.update_job(USER, a.id, JobChanges(status=JobStatus.COMPLETED), expected_version=a.version)
     await world.at(START + timedelta(minutes=1))
     assert (await world.job(b.id)).status is JobStatus.COMPLETED
+
+
+# --- schedule edits --------------------------------------------------------------------------
+
+
+async def test_a_new_period_counts_from_the_last_run_not_from_the_edit(world: World) -> None:
+    job = await world.create(title="Build", job_type="RECURRING", schedule={"every": "6h"})
+    await world.at(START)
+    await world.at(START + 6 * HOUR)
+    world.clock.set(START + 6 * HOUR + timedelta(minutes=1))
+    edited = await world.service.update(USER, JobUpdateRequest(job_id=job.id, schedule={"every": "12h"}))
+    assert edited.next_run_at == START + 18 * HOUR  # the last run + 12 h
+    assert await world.at(START + 6 * HOUR + timedelta(minutes=1)) == []  # not again at once
+    # Another field changed leaves the grid alone too.
+    edited = await world.service.update(USER, JobUpdateRequest(job_id=job.id, schedule={"timeout": "5m"}))
+    assert edited.next_run_at == START + 18 * HOUR
 
 
 # --- leases, cancel, pause, run now ------------------------------------------------------------

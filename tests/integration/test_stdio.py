@@ -114,7 +114,7 @@ async def test_stdio_every_tool_answers_and_refuses(db_path: Path) -> None:
     assert "No job with id 'job_missing'" in refusals["job_retrieval_by_id"]
     assert "no words" in refusals["job_retrieval_by_keywords"]
     assert "From CANCELLED, job_update can set: ARCHIVED" in refusals["job_update"]
-    assert "cannot become PAUSED" in refusals["job_pause"]
+    assert "nothing to pause" in refusals["job_pause"]
     assert "No inbox message with id 'msg_missing'" in refusals["inbox_mark_read"]
     assert all(refusals.values())
 

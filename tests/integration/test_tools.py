@@ -205,7 +205,7 @@ async def test_cancel_is_final(connect: ConnectFn, db_path: Path) -> None:
     assert cancelled["status"] == "CANCELLED"
     assert "CANCELLED" in revive
     assert "job_update can set: ARCHIVED" in revive
-    assert "cannot become PAUSED" in pause
+    assert "nothing to pause: it has ended" in pause
     assert archived["status"] == "ARCHIVED"
     assert hidden["results"] == []
     assert [r["id"] for r in shown["results"]] == [job["id"]]
@@ -244,6 +244,8 @@ async def test_dependencies_gate_and_block(connect: ConnectFn) -> None:
         blocked = ok(await client.call_tool("job_retrieval_by_id", {"job_id": escalate["id"]}))
     assert follow_up["status"] == "PENDING"
     assert follow_up["next_run_at"] is None
+    assert follow_up["schedule"]["delay"] == "3d"  # counted from when the proposal completes
+    assert follow_up["schedule_text"] == "once, 3 days after its dependencies complete"
     assert proposal["id"] in follow_up["status_reason"]
     assert blocked["status"] == "BLOCKED"
     assert follow_up["id"] in blocked["status_reason"]

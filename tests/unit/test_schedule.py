@@ -223,3 +223,14 @@ def test_sentences_name_the_zone_and_limits() -> None:
         == "every 2 hours from 2026-11-22 11:00 (Europe/Paris), at most 3 runs"
     )
     assert build(JobType.ONE_OFF, delay="1d").describe() == "once at 2026-11-23 11:00 (Europe/Paris)"
+
+
+def test_a_delay_after_dependencies_starts_when_they_let_the_job_go() -> None:
+    spec = ScheduleInput(delay="2h", every="1d")
+    held = build_schedule(JobType.RECURRING, spec, "Europe/Paris", NOW, after_dependencies=True)
+    assert (held.run_at, held.delay_seconds) == (None, 7200)
+    assert held.describe() == "every 1 day from 2 hours after its dependencies complete (Europe/Paris)"
+    later = NOW + timedelta(days=4)
+    assert held.released(later).first_run(later) == later + timedelta(hours=2)
+    # Without dependencies a delay counts from now, as before.
+    assert build_schedule(JobType.RECURRING, spec, "Europe/Paris", NOW).run_at == NOW + timedelta(hours=2)

@@ -9,6 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+from mcp_server_jobs import advice
 from mcp_server_jobs.errors import InvalidInput
 from mcp_server_jobs.lifecycle import NO_BACKEND_REASON
 from mcp_server_jobs.models import (
@@ -48,9 +49,13 @@ class Policy:
     # How often a serving process looks for runs asked of it and for webhook deliveries due.
     watch_seconds: float = 1.0
 
-    def backoff(self, attempt: int) -> timedelta:
-        """The wait before retrying after failed attempt number `attempt` (1, 2, ...)."""
-        return timedelta(seconds=min(self.retry_base_seconds * 2 ** (attempt - 1), self.retry_max_seconds))
+    def backoff(self, attempt: int, asked: float | None = None) -> timedelta:
+        """The wait before retrying after failed attempt number `attempt` (1, 2, ...).
+
+        At least what the provider `asked` for (Retry-After), but never more than the cap.
+        """
+        seconds = max(self.retry_base_seconds * 2 ** (attempt - 1), asked or 0.0)
+        return timedelta(seconds=min(seconds, self.retry_max_seconds))
 
     def webhook_backoff(self, attempt: int) -> timedelta:
         """The wait before posting a message again after failed attempt number `attempt`."""
@@ -70,6 +75,7 @@ class Outcome:
     permanent: bool = False
     goal_met: bool = False
     retry: bool = True
+    retry_after: float | None = None  # seconds the provider asked to wait (Retry-After)
 
 
 def _run(job: Job, scheduled: datetime, now: datetime, attempt: int, owner: str, policy: Policy) -> Run:
@@ -201,9 +207,16 @@ def plan_manual(job: Job, now: datetime, owner: str, policy: Policy) -> Claim:
         why = {
             JobStatus.IN_PROGRESS: "it is running now; wait for the run to finish",
             JobStatus.PENDING: "it waits for its dependencies; their outputs would be missing",
-            JobStatus.BLOCKED: "a dependency failed; unblock it with job_update status=ACTIVE first",
-        }.get(job.status, "it has finished; create a new job or retry it with job_update status=ACTIVE")
-        raise InvalidInput(f"{job.id} is {job.status} and cannot run now: {why}.")
+            JobStatus.BLOCKED: "a dependency failed or was cancelled; unblock it first (it then runs without "
+            "that dependency's output)",
+            JobStatus.FAILED: "it failed",
+        }.get(job.status, "it has ended")
+        suggestion = None
+        if job.status is JobStatus.BLOCKED:
+            suggestion = advice.reactivate(job, now, "To unblock it")
+        elif job.status not in (JobStatus.IN_PROGRESS, JobStatus.PENDING):
+            suggestion = advice.retry_or_recreate(job, now)
+        raise InvalidInput(f"{job.id} is {job.status} and cannot run now: {why}.", suggestion=suggestion)
     run = _run(job, now, now, 1, owner, policy).model_copy(update={"trigger": RunTrigger.MANUAL})
     # A paused job runs once and goes back to PAUSED.
     changes = JobChanges(
@@ -217,13 +230,14 @@ def after_run(job: Job, run: Run, outcome: Outcome, now: datetime, policy: Polic
     if run.trigger is RunTrigger.MANUAL:
         return _after_manual(job, run, outcome)
     if not outcome.succeeded and outcome.retry and not outcome.permanent and run.attempt < policy.max_attempts:
-        retry_at = now + policy.backoff(run.attempt)
+        retry_at = now + policy.backoff(run.attempt, outcome.retry_after)
+        asked = f", as the provider asked to wait {outcome.retry_after:g}s" if outcome.retry_after else ""
         changes = JobChanges(
             status=JobStatus.ACTIVE,
             attempt=run.attempt,
             next_run_at=retry_at,
             status_reason=f"attempt {run.attempt} of {policy.max_attempts} failed ({run.error}); "
-            f"retrying at {retry_at.isoformat(timespec='seconds')}",
+            f"retrying at {retry_at.isoformat(timespec='seconds')}{asked}",
         )
         return _maybe_pause(job, changes)
     failures = 0 if outcome.succeeded else job.consecutive_failures + 1
@@ -238,8 +252,7 @@ def after_run(job: Job, run: Run, outcome: Outcome, now: datetime, policy: Polic
     if outcome.permanent:
         return _fail(changes, f"stopped at a permanent error, not retried: {run.error}")
     if not outcome.succeeded and (job.job_type is JobType.ONE_OFF or failures >= policy.max_consecutive_failures):
-        tries = f"{policy.max_attempts} attempts" if job.job_type is JobType.ONE_OFF else f"{failures} runs in a row"
-        return _fail(changes, f"failed {tries}; last error: {run.error}")
+        return _fail(changes, f"{_failed_how(job, run, outcome, failures)}; last error: {run.error}")
     if outcome.succeeded and job.job_type is JobType.ONE_OFF:
         return _finish(changes, JobStatus.COMPLETED, "done")
     if outcome.goal_met and job.job_type is JobType.ONGOING:
@@ -255,6 +268,14 @@ def after_run(job: Job, run: Run, outcome: Outcome, now: datetime, policy: Polic
     changes.status = JobStatus.ACTIVE
     changes.next_run_at = following
     return _maybe_pause(job, changes)
+
+
+def _failed_how(job: Job, run: Run, outcome: Outcome, failures: int) -> str:
+    """How a failed job got there, counted from what happened (not from the policy's limits)."""
+    if job.job_type is not JobType.ONE_OFF:
+        return f"failed {failures} runs in a row"
+    tries = "1 attempt" if run.attempt == 1 else f"{run.attempt} attempts"
+    return f"failed at attempt {run.attempt}, not retried" if not outcome.retry else f"failed {tries}"
 
 
 def after_interrupt(job: Job, run: Run, now: datetime, policy: Policy, *, counts: bool = True) -> JobChanges:

@@ -24,8 +24,8 @@ def affects_dependents(before: JobStatus, after: JobStatus) -> bool:
 async def settle_dependents(store: JobStore, changed: Job, now: datetime) -> list[Job]:
     """Re-decide every PENDING or BLOCKED job waiting on `changed`, down the chain; return those that changed.
 
-    All dependencies COMPLETED → ACTIVE, due at the later of now and its own start. One FAILED,
-    CANCELLED or BLOCKED → BLOCKED, with a reason naming it. Otherwise → PENDING.
+    All dependencies COMPLETED → ACTIVE, due at the later of now and its own start (a delay counts
+    from now). One FAILED, CANCELLED or BLOCKED → BLOCKED, with a reason naming it. Otherwise → PENDING.
     """
     updated = []
     for dependent in await store.dependents(changed.id):
@@ -46,7 +46,11 @@ async def settle(store: JobStore, job: Job, now: datetime) -> Job | None:
             return None
         changes = JobChanges(status=status, status_reason=reason)
         if status is JobStatus.ACTIVE:
-            changes.next_run_at = job.schedule.first_run(now)
+            # "Follow up 3 days after": a dependent's delay counts from now, when its dependencies let it go.
+            schedule = job.schedule.released(now)
+            if schedule != job.schedule:
+                changes.schedule = schedule
+            changes.next_run_at = schedule.first_run(now)
         try:
             return await store.update_job(job.user_id, job.id, changes, expected_version=job.version)
         except Conflict:

@@ -429,7 +429,7 @@ class Scheduler:
         except TimeoutError:
             return self._ended(run, RunOutcome.FAILED, error=f"timed out after {timeout:g}s"), Outcome(False)
         except AgentError as exc:
-            failed = Outcome(False, permanent=exc.permanent, retry=exc.retry)
+            failed = Outcome(False, permanent=exc.permanent, retry=exc.retry, retry_after=exc.retry_after)
             return self._ended(run, RunOutcome.FAILED, error=str(exc)), failed
         except Exception as exc:  # a backend bug must fail the run, not the scheduler
             log.exception("job %s: run %s failed unexpectedly", job.id, run.id)

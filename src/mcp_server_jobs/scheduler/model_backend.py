@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 import shutil
 from collections.abc import Callable
 from pathlib import Path
@@ -21,6 +22,7 @@ from pydantic_ai.exceptions import (
     ModelAuthenticationError,
     ModelHTTPError,
     ModelNotFoundError,
+    ModelRetry,
     UnexpectedModelBehavior,
     UsageLimitExceeded,
     UserError,
@@ -50,6 +52,18 @@ class Report(Verdict):
     """The model's final answer: the work's full output and its verdict."""
 
     output: str = Field(max_length=200_000, description="The full result of the work: findings, data, drafts.")
+
+
+def misbehaviour_text(exc: UnexpectedModelBehavior) -> str:
+    """What the model did wrong, from pydantic-ai's error and its cause (the last retry it asked for)."""
+    cause = exc.__cause__
+    unknown = re.match(r"Unknown tool name: '([^']*)'", str(cause)) if isinstance(cause, ModelRetry) else None
+    if unknown is not None:
+        return f"the model kept calling unknown tool {unknown.group(1)!r}, which no agent server provides: {cause}"
+    failing = re.match(r"Tool '([^']*)' exceeded max retries", str(exc))
+    if failing is not None and failing.group(1) != "final_result":
+        return f"tool {failing.group(1)!r} kept failing, the run gave up: {cause or exc}"
+    return f"the model gave no valid verdict after one retry: {exc}"
 
 
 class ModelBackend:
@@ -126,14 +140,14 @@ class ModelBackend:
         except UsageLimitExceeded as exc:
             raise AgentError(f"budget exceeded, run stopped: {exc}", retry=False) from exc
         except UnexpectedModelBehavior as exc:
-            raise AgentError(f"the model gave no valid verdict after one retry: {exc}") from exc
+            raise AgentError(misbehaviour_text(exc)) from exc
         except (ModelAuthenticationError, ModelNotFoundError) as exc:
             raise AgentError(f"{type(exc).__name__}: {exc}", permanent=True) from exc
         except ModelHTTPError as exc:
-            raise AgentError(f"HTTP {exc.status_code} from the model: {exc}",
+            raise AgentError(f"HTTP {exc.status_code} from the model: {exc}", retry_after=exc.retry_after,
                              permanent=exc.status_code in PERMANENT_STATUS) from exc  # fmt: skip
         except ModelAPIError as exc:
-            raise AgentError(f"{type(exc).__name__}: {exc}") from exc
+            raise AgentError(f"{type(exc).__name__}: {exc}", retry_after=exc.retry_after) from exc
         except RuntimeError as exc:  # what MCP toolsets raise when a server fails to start or dies
             raise AgentError(f"an agent server of {self.agent_servers} failed: {exc}") from exc
         report = result.output

@@ -4,12 +4,22 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 
-from mcp_server_jobs import lifecycle
+from pydantic import ValidationError
+
+from mcp_server_jobs import advice, lifecycle
 from mcp_server_jobs.clock import Clock
 from mcp_server_jobs.embeddings import Embeddings
-from mcp_server_jobs.errors import Conflict, DependencyError, InvalidInput, JobNotFound
+from mcp_server_jobs.errors import (
+    Conflict,
+    DependencyError,
+    ForbiddenTransition,
+    InvalidInput,
+    JobNotFound,
+    JobsError,
+    Suggestion,
+)
 from mcp_server_jobs.models import (
     TEXT_FIELDS,
     InboxMessage,
@@ -87,7 +97,12 @@ class JobService:
         dependencies = await self._dependencies(user_id, depends_on)
         status, reason = lifecycle.dependency_status(dependencies)
         if status is JobStatus.BLOCKED:
-            raise DependencyError(f"depends_on: {reason}")
+            arguments = request.model_dump(mode="json", exclude_unset=True, exclude_defaults=True)
+            arguments["depends_on"] = _runnable(dependencies)
+            suggestion = Suggestion("To create it without the stopped dependencies", "job_create", arguments)
+            raise DependencyError(f"depends_on: {reason}", suggestion=suggestion)
+        if status is JobStatus.ACTIVE:
+            schedule = schedule.released(now)  # its dependencies (if any) have all completed already
         new = NewJob(
             id=new_id("job"),
             user_id=user_id,
@@ -130,7 +145,9 @@ class JobService:
 
     def check(self, request: JobCreateRequest, now: datetime) -> Schedule:
         """The checks of `create` that need no database: the schedule (returned, built) and end condition."""
-        schedule = build_schedule(request.job_type, request.schedule, self.default_timezone, now)
+        schedule = build_schedule(
+            request.job_type, request.schedule, self.default_timezone, now, after_dependencies=bool(request.depends_on)
+        )
         _check_end_condition(request.job_type, request.end_condition)
         return schedule
 
@@ -184,7 +201,10 @@ class JobService:
     async def _update_changes(self, job: Job, request: JobUpdateRequest, given: set[str], now: datetime) -> JobChanges:
         edits = given & set(_EDITABLE)
         if edits and job.status in (JobStatus.COMPLETED, JobStatus.CANCELLED, JobStatus.ARCHIVED):
-            raise InvalidInput(f"{job.id} is {job.status}; its fields can no longer change. Create a new job instead.")
+            raise InvalidInput(
+                f"{job.id} is {job.status}; its fields can no longer change.",
+                suggestion=self._recreation(job, request, edits, now),
+            )
         changes = JobChanges()
         for name in ("title", "description", "related_entities", "notify", "metadata", "limits"):
             if name in edits:
@@ -206,14 +226,26 @@ class JobService:
             if job.status in (JobStatus.PENDING, JobStatus.ACTIVE, JobStatus.BLOCKED):
                 status, reason = lifecycle.dependency_status(dependencies)
                 if status is JobStatus.BLOCKED:
-                    raise DependencyError(f"depends_on: {reason}")
+                    arguments = {"job_id": job.id, "depends_on": _runnable(dependencies)}
+                    suggestion = Suggestion("To keep only the dependencies that can still run", "job_update", arguments)
+                    raise DependencyError(f"depends_on: {reason}", suggestion=suggestion)
                 if status != job.status:
-                    _set_status(changes, status, reason, schedule, now)
+                    _set_status(changes, status, reason, schedule, now, release=True)
         target = JobStatus(request.status) if request.status else None
         if target is not None and target != status:
-            lifecycle.check_client(job.status, target)
+            _check_client(job, target, now)
             await self._client_status(job, target, schedule, changes, now)
         return changes
+
+    def _recreation(self, job: Job, request: JobUpdateRequest, edits: set[str], now: datetime) -> Suggestion:
+        """job_create with the job's definition and the edits asked for, if they are valid; else without them."""
+        given = request.model_dump(mode="json", include=edits - {"depends_on"}, exclude_unset=True)
+        suggestion = advice.recreate(job, now, given)
+        try:
+            self.check(JobCreateRequest.model_validate(suggestion.arguments), now)
+        except (ValidationError, JobsError):
+            return advice.recreate(job, now)
+        return suggestion
 
     async def _client_status(
         self, job: Job, target: JobStatus, schedule: Schedule, changes: JobChanges, now: datetime
@@ -221,26 +253,26 @@ class JobService:
         if target is JobStatus.COMPLETED:
             if job.job_type is not JobType.ONGOING:
                 raise InvalidInput(
-                    f"Only ONGOING jobs can be marked COMPLETED by hand; {job.id} is {job.job_type}. "
-                    "Use job_cancel to stop it."
+                    f"Only ONGOING jobs can be marked COMPLETED by hand; {job.id} is {job.job_type}.",
+                    suggestion=Suggestion("To stop it for good", "job_cancel", {"job_id": job.id}),
                 )
             _set_status(changes, JobStatus.COMPLETED, "goal met (marked by the user)", schedule, now)
         elif target is JobStatus.ACTIVE:
             used_up = schedule.max_runs is not None and job.run_count >= schedule.max_runs
             if used_up or schedule.first_run(now) is None:
                 raise InvalidInput(
-                    f"{job.id} has no run left in its schedule (end_at or max_runs reached); "
-                    "raise schedule.end_at or schedule.max_runs in the same job_update"
+                    f"{job.id} has no run left in its schedule (end_at or max_runs reached).",
+                    suggestion=advice.reactivate(job, now, "To resume it"),
                 )
             if job.status is JobStatus.PAUSED:
                 # A job paused while it waited on dependencies goes back to waiting.
                 status, reason = lifecycle.dependency_status(await self.store.get_jobs(job.user_id, job.depends_on))
-                _set_status(
-                    changes, JobStatus.PENDING if status is JobStatus.PENDING else target, reason, schedule, now
-                )
+                resumed = JobStatus.PENDING if status is JobStatus.PENDING else target
+                _set_status(changes, resumed, reason, schedule, now, release=schedule.run_at is None)
             else:
-                unblocked = "unblocked by the user" if job.status is JobStatus.BLOCKED else None
-                _set_status(changes, JobStatus.ACTIVE, unblocked, schedule, now)
+                blocked = job.status is JobStatus.BLOCKED
+                unblocked = "unblocked by the user" if blocked else None
+                _set_status(changes, JobStatus.ACTIVE, unblocked, schedule, now, release=blocked)
             changes.consecutive_failures = 0
         else:
             _set_status(changes, target, None, schedule, now)
@@ -254,7 +286,9 @@ class JobService:
                 return JobChanges()
             if job.status is JobStatus.IN_PROGRESS:
                 return JobChanges(pause_requested=True, status_reason=f"{why} (after the current run)")
-            lifecycle.check(job.status, JobStatus.PAUSED)
+            if not lifecycle.allowed(job.status, JobStatus.PAUSED):
+                idle = "it does not run until it is unblocked" if job.status is JobStatus.BLOCKED else "it has ended"
+                raise ForbiddenTransition(f"{job.id} is {job.status}, so there is nothing to pause: {idle}.")
             return JobChanges(status=JobStatus.PAUSED, status_reason=why, next_run_at=None)
 
         return await self._modify(user_id, job_id, decide)
@@ -265,7 +299,13 @@ class JobService:
         async def decide(job: Job, now: datetime) -> JobChanges:
             if job.status is JobStatus.CANCELLED:
                 return JobChanges()
-            lifecycle.check(job.status, JobStatus.CANCELLED)
+            if not lifecycle.allowed(job.status, JobStatus.CANCELLED):
+                archive = {"job_id": job.id, "status": JobStatus.ARCHIVED.value}
+                hide = Suggestion("To hide it from listings", "job_update", archive)
+                raise ForbiddenTransition(
+                    f"{job.id} is {job.status}, so there is nothing to cancel: it has ended.",
+                    suggestion=hide if lifecycle.allowed(job.status, JobStatus.ARCHIVED) else None,
+                )
             return JobChanges(
                 status=JobStatus.CANCELLED, status_reason=reason or "cancelled by the user", next_run_at=None
             )
@@ -313,6 +353,23 @@ class JobService:
         return marked, await self.store.count_unread(user_id)
 
 
+def _check_client(job: Job, target: JobStatus, now: datetime) -> None:
+    """lifecycle.check_client; a job that ended and cannot be revived is offered its re-creation."""
+    try:
+        lifecycle.check_client(job.status, target)
+    except ForbiddenTransition as exc:
+        ended = job.status in (JobStatus.COMPLETED, JobStatus.CANCELLED, JobStatus.ARCHIVED)
+        if target is not JobStatus.ACTIVE or not ended:
+            raise
+        raise ForbiddenTransition(str(exc), suggestion=advice.recreate(job, now)) from exc
+
+
+def _runnable(dependencies: Sequence[Job]) -> list[str]:
+    """The ids of the dependencies that can still complete (not FAILED, CANCELLED or BLOCKED)."""
+    stopped = (JobStatus.FAILED, JobStatus.CANCELLED, JobStatus.BLOCKED)
+    return [d.id for d in dependencies if d.status not in stopped]
+
+
 def _unique(ids: Sequence[str]) -> list[str]:
     return list(dict.fromkeys(ids))
 
@@ -330,18 +387,35 @@ def _check_end_condition(job_type: JobType, end_condition: str | None) -> None:
         )
 
 
-def _set_status(changes: JobChanges, status: JobStatus, reason: str | None, schedule: Schedule, now: datetime) -> None:
+def _set_status(
+    changes: JobChanges,
+    status: JobStatus,
+    reason: str | None,
+    schedule: Schedule,
+    now: datetime,
+    *,
+    release: bool = False,
+) -> None:
+    """Set `status`; `release`: the job stops waiting on its dependencies now, so a delay after them starts."""
     changes.status = status
     changes.status_reason = reason
+    if status is JobStatus.ACTIVE and release and schedule.delay_seconds is not None:
+        schedule = changes.schedule = schedule.released(now)
     changes.next_run_at = schedule.first_run(now) if status is JobStatus.ACTIVE else None
 
 
 def _merged_schedule(job: Job, given: ScheduleInput, now: datetime) -> Schedule:
-    """The job's schedule with the given fields replaced; a start already past is dropped."""
+    """The job's schedule with the given fields replaced.
+
+    Without a new start, an interval keeps its grid (a new period counts from its latest occurrence, not from
+    now) and a dependent's delay still counts from when its dependencies complete.
+    """
     old = job.schedule
     tz = old.tz
+    waiting = old.delay_seconds is not None and old.run_at is None
     base = ScheduleInput(
         run_at=format_local(old.run_at, tz) if old.run_at and old.run_at > now else None,
+        delay=seconds_text(old.delay_seconds) if waiting else None,
         cron=old.cron,
         every=seconds_text(old.every_seconds),
         timezone=old.timezone,
@@ -352,9 +426,29 @@ def _merged_schedule(job: Job, given: ScheduleInput, now: datetime) -> Schedule:
     overlay = given.model_dump(exclude_unset=True)
     if "delay" in overlay:
         base.run_at = None
+    if "run_at" in overlay:
+        base.delay = None
     if "cron" in overlay:
         base.every = None
     if "every" in overlay:
         base.cron = None
     merged = base.model_copy(update=overlay)
-    return build_schedule(job.job_type, merged, job.schedule.timezone, now)
+    held = job.status in (JobStatus.PENDING, JobStatus.BLOCKED) or waiting
+    schedule = build_schedule(job.job_type, merged, old.timezone, now, after_dependencies=held)
+    new_start = "run_at" in overlay or "delay" in overlay
+    if not new_start and old.delay_seconds is not None:
+        schedule = schedule.model_copy(update={"delay_seconds": old.delay_seconds})
+    grid = _latest_occurrence(old, now) if schedule.every_seconds and merged.run_at is None and not new_start else None
+    if grid is not None:
+        schedule = schedule.model_copy(update={"run_at": grid})
+        if schedule.first_run(now) is None:
+            raise InvalidInput("schedule: with that change the job has no run left before end_at; move end_at later")
+    return schedule
+
+
+def _latest_occurrence(schedule: Schedule, now: datetime) -> datetime | None:
+    """The latest point at or before `now` of an interval schedule's grid; None for others or before it starts."""
+    if not schedule.every_seconds or schedule.run_at is None or schedule.run_at > now:
+        return None
+    step = timedelta(seconds=schedule.every_seconds)
+    return schedule.run_at + (now - schedule.run_at) // step * step

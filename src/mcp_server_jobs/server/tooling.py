@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import inspect
+import logging
 import typing
 from collections.abc import Awaitable, Callable
 from typing import Annotated, Any, TypeVar
@@ -18,6 +19,8 @@ from mcp_server_jobs.errors import JobsError
 
 RequestT = TypeVar("RequestT", bound=BaseModel)
 Handler = Callable[[Context, RequestT], Awaitable[Any]]
+
+log = logging.getLogger(__name__)
 
 
 def _parameter(name: str, info: Any) -> inspect.Parameter:
@@ -66,7 +69,9 @@ def add_model_tool(
             request = request_model.model_validate(given)
             return await handler(ctx, request)
         except JobsError as exc:
-            raise ToolError(str(exc)) from exc
+            if exc.suggestion is None:
+                raise ToolError(str(exc)) from exc
+            return _refusal(name, exc)
         except ValidationError as exc:
             raise ToolError(_validation_text(exc)) from exc
 
@@ -113,6 +118,18 @@ class OfferSessions:
         if ctx.method == "tools/call":
             self.offer(ctx.session, ctx.protocol_version)
         return await call_next(ctx)
+
+
+def _refusal(name: str, exc: JobsError) -> CallToolResult:
+    """A tool error as the SDK writes one, plus the suggested call as structured content a client can follow."""
+    log.info("Tool %r refused: %r", name, str(exc))
+    text = f"Error executing tool {name}: {exc}"
+    suggestion = exc.suggestion.as_dict() if exc.suggestion is not None else None
+    return CallToolResult(
+        content=[TextContent(type="text", text=text)],
+        structured_content={"error": str(exc), "suggestion": suggestion},
+        is_error=True,
+    )
 
 
 def _validation_text(exc: ValidationError) -> str:

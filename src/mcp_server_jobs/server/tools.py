@@ -223,7 +223,7 @@ TOOLS: list[tuple[str, Any, Any, ToolAnnotations, str]] = [
         "Change a job: any of title, description, schedule (fields given replace the old ones), end_condition, "
         "depends_on, related_entities, notify, metadata; and/or status: ACTIVE (resume a PAUSED job, unblock a "
         "BLOCKED one, retry a FAILED one), COMPLETED (an ONGOING job's goal was met), ARCHIVED (hide a finished job). "
-        "The next run is recomputed from now.",
+        "The next run is recomputed; an interval keeps its rhythm (a new `every` counts from its latest occurrence).",
     ),
     (
         "job_pause",

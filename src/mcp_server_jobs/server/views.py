@@ -36,6 +36,7 @@ class ScheduleView(BaseModel):
     end_at: str | None
     max_runs: int | None
     timeout: str | None = Field(description="A run's time limit, if the job sets its own.")
+    delay: str | None = Field(default=None, description="With depends_on: the start, this long after they complete.")
 
 
 class JobView(BaseModel):
@@ -205,6 +206,7 @@ def schedule_view(schedule: Schedule) -> ScheduleView:
         end_at=_local(schedule.end_at, tz),
         max_runs=schedule.max_runs,
         timeout=seconds_text(schedule.timeout_seconds),
+        delay=seconds_text(schedule.delay_seconds),
     )
 
 
