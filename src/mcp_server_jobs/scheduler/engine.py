@@ -160,8 +160,7 @@ class Scheduler:
             job, run = await self.store.claim_job(user_id, job_id, self._manual(now))
             self._group.start_soon(self._execute, job, run)
             return RunStart(job, run, handed_to=[])
-        check = partial(plan_manual, now=now, owner=self.owner, policy=self.policy)
-        job = await self.store.request_run(user_id, job_id, check, now)
+        job = await self.store.request_run(user_id, job_id, self._manual(now), now)
         return RunStart(job, None, handed_to=await self.serving_workers())
 
     async def run_here(self, user_id: str, job_id: str) -> tuple[Job, Run]:
