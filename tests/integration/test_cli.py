@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -13,6 +14,7 @@ from mcp_server_jobs.embeddings import LOCAL_MODEL_ID
 from mcp_server_jobs.store import SQLiteStore
 from mcp_server_jobs.store.sqlite import schema_version
 from tests.conftest import START, new_job
+from tests.integration.test_readme import help_text
 
 COMMAND = str(Path(sys.executable).parent / "mcp-server-jobs")
 
@@ -62,3 +64,56 @@ def test_bad_settings_exit_2_with_the_reason(tmp_path: Path) -> None:
     result = run("doctor", "--db", str(tmp_path / "jobs.db"), "--timezone", "Mars/Base")
     assert result.returncode == 2
     assert "unknown timezone 'Mars/Base'" in result.stderr
+
+
+def test_python_dash_m_is_the_command(tmp_path: Path) -> None:
+    result = subprocess.run(
+        [sys.executable, "-m", "mcp_server_jobs", "jobs", "list", "--db", str(tmp_path / "absent.db")],
+        capture_output=True, text=True, timeout=60,
+    )  # fmt: skip
+    assert result.returncode == 2
+    assert f"no database at {tmp_path / 'absent.db'}" in result.stderr
+
+
+STORE_FLAGS = {"--db", "--user", "--config", "--json"}
+BACKEND_FLAGS = {"--backends", "--model", "--command", "--agent-servers", "--mcp-agent-server", "--mcp-agent-tool"}
+OWN_FLAGS = {
+    ("jobs", "list"): STORE_FLAGS | {"--status", "--type", "--limit"},
+    ("jobs", "show"): STORE_FLAGS | {"--runs"},
+    ("jobs", "pause"): STORE_FLAGS,
+    ("jobs", "resume"): STORE_FLAGS,
+    ("jobs", "cancel"): STORE_FLAGS,
+    ("jobs", "run"): STORE_FLAGS | BACKEND_FLAGS | {"--webhook"},
+    ("inbox",): STORE_FLAGS | {"--timezone", "--all", "--mark-read"},
+    ("token", "add"): {"--tokens", "--config"},
+    ("token", "list"): {"--tokens", "--config"},
+    ("token", "revoke"): {"--tokens", "--config"},
+}
+
+
+def test_each_command_help_shows_its_own_options_each_described() -> None:
+    serve = described_options("serve")
+    assert {"--transport", "--port", "--tokens", "--jobs-file", "--run-jobs", *BACKEND_FLAGS} <= set(serve)
+    assert described_options("doctor").keys() == serve.keys()  # doctor checks serve's command line
+    for path, flags in OWN_FLAGS.items():
+        assert set(described_options(*path)) == flags | {"--help"}, path
+
+
+def described_options(*path: str) -> dict[str, str]:
+    """The options `mcp-server-jobs PATH --help` lists, each with its description (fails if one has none)."""
+    text = help_text(*path)
+    options: dict[str, str] = {}
+    flag = None
+    for line in text.split("\noptions:\n", 1)[1].splitlines():
+        entry = re.match(r"^  (-\w, )?(--[\w-]+)(.*?)(?:  +(.*))?$", line)
+        if entry:
+            flag = entry.group(2)
+            options[flag] = entry.group(4) or ""
+        elif flag and line.startswith("    "):
+            options[flag] += " " + line.strip()
+    positional = text.split("\npositional arguments:\n", 1)[1].split("\n\n")[0] if "positional" in text else ""
+    for line in positional.splitlines():
+        assert re.match(r"^  \S+ +\S", line) or line.startswith("    "), f"{path}: {line!r} has no description"
+    undescribed = [name for name, description in options.items() if not description.strip()]
+    assert not undescribed, f"mcp-server-jobs {' '.join(path)}: no description for {undescribed}"
+    return options

@@ -13,45 +13,12 @@ from pathlib import Path
 import anyio
 
 from mcp_server_jobs import __version__
-from mcp_server_jobs.config import KNOWN_BACKENDS, Settings, load_settings
+from mcp_server_jobs.config import Settings, load_settings
 from mcp_server_jobs.errors import JobsError
 from mcp_server_jobs.server import cli_jobs
+from mcp_server_jobs.server.cli_flags import SERVE, SERVE_HELP, TOKENS, settings_flags
 
 log = logging.getLogger("mcp_server_jobs")
-
-
-def _settings_flags() -> argparse.ArgumentParser:
-    """The settings flags, shared by every command that builds a server's settings."""
-    flags = argparse.ArgumentParser(add_help=False)
-    flags.add_argument("--transport", choices=["stdio", "http"], help="stdio (default) or streamable HTTP")
-    flags.add_argument("--host", help="HTTP address to bind (default 127.0.0.1)")
-    flags.add_argument("--port", type=int, help="HTTP port (default 7803); the endpoint is /mcp")
-    flags.add_argument("--db", type=Path, help="SQLite database file (default: jobs.db in the user data dir)")
-    flags.add_argument("--user", help="the user a stdio server serves (default 'local')")
-    flags.add_argument("--tokens", type=Path, help="HTTP bearer tokens file (default: tokens.json in the data dir)")
-    flags.add_argument("--timezone", help="default IANA timezone for jobs (default: the machine's)")
-    flags.add_argument("--backends", help=f"comma list tried in order, from: {', '.join(KNOWN_BACKENDS)}")
-    flags.add_argument("--model", help="pydantic-ai model string, e.g. openai:gpt-5-mini, openai-chat:llama3.2")
-    flags.add_argument("--agent-servers", type=Path, help="mcpServers JSON file whose tools job agents get")
-    flags.add_argument("--jobs-file", type=Path, help="TOML file of predefined jobs, brought in at each start")
-    flags.add_argument("--command", help="CLI agent for the command backend, e.g. 'claude -p' (prompt on stdin)")
-    flags.add_argument("--mcp-agent-server", help="MCP server (URL or command) whose tool runs an agent")
-    flags.add_argument("--mcp-agent-tool", help="that server's tool to call with the prompt (default run_agent)")
-    flags.add_argument("--webhook", help="URL that receives every inbox message as a JSON POST")
-    flags.add_argument(
-        "--embeddings",
-        help="for search by meaning: local (default, bundled MiniLM), off, or an API such as "
-        "openai:text-embedding-3-small (OPENAI_BASE_URL for any compatible server)",
-    )
-    flags.add_argument("--max-concurrency", type=int, help="runs at once in this process (default 5)")
-    flags.add_argument(
-        "--run-jobs",
-        action=argparse.BooleanOptionalAction,
-        default=None,
-        help="run due jobs in this process (default); --no-run-jobs serves the tools only",
-    )
-    flags.add_argument("--config", type=Path, help="TOML file with any of the settings above")
-    return flags
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -61,10 +28,9 @@ def _parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     commands = parser.add_subparsers(dest="command_name", required=True)
-    settings = _settings_flags()
     commands.add_parser(
         "serve",
-        parents=[settings],
+        parents=[settings_flags(*SERVE, helps=SERVE_HELP)],
         help="run the MCP server",
         description="Run the MCP server. Each option also reads MCP_JOBS_<NAME> from the environment "
         "and <name> from the --config TOML file; the flag wins, then the environment, then the file.",
@@ -75,17 +41,20 @@ def _parser() -> argparse.ArgumentParser:
         description="Each token signs its holder in as one user over HTTP. The tokens file keeps only hashes.",
     )
     token_commands = token.add_subparsers(dest="token_command", required=True)
-    add = token_commands.add_parser("add", parents=[settings], help="make a token for USER and print it (once)")
-    add.add_argument("token_user", metavar="USER")
-    token_commands.add_parser("list", parents=[settings], help="the tokens: id, user, created")
-    revoke = token_commands.add_parser("revoke", parents=[settings], help="remove a token by id, or all of a user's")
-    revoke.add_argument("token_key", metavar="ID_OR_USER")
-    cli_jobs.add_parsers(commands, settings)
+    tokens = [settings_flags(*TOKENS)]
+    add = token_commands.add_parser("add", parents=tokens, help="make a token for USER and print it (once)")
+    add.add_argument("token_user", metavar="USER", help="the user the token signs in as")
+    token_commands.add_parser("list", parents=tokens, help="the tokens: id, user, created")
+    revoke = token_commands.add_parser("revoke", parents=tokens, help="remove a token by id, or all of a user's")
+    revoke.add_argument("token_key", metavar="ID_OR_USER", help="a token's id, or a user (all their tokens)")
+    cli_jobs.add_parsers(commands)
+    # doctor checks what serve would use, so it takes serve's options: the same command line, checked.
     commands.add_parser(
         "doctor",
-        parents=[settings],
+        parents=[settings_flags(*SERVE, helps=SERVE_HELP)],
         help="check the set-up: database, timezone, backends, agent servers, jobs file",
-        description="Check what `serve` would use with the same options; exit 1 if no backend can run jobs.",
+        description="Check what `serve` would use with the same options; exit 1 if no backend can run jobs, "
+        "2 if the settings or the jobs file are bad.",
     )
     return parser
 
@@ -201,10 +170,6 @@ def serve(settings: Settings) -> int:
     return 0
 
 
-if __name__ == "__main__":
-    sys.exit(main())
-
-
 def doctor(settings: Settings) -> int:
     """Print what the server would use and whether it can run jobs; 0 if some backend can."""
     from mcp_server_jobs.server.app import backends_for
@@ -275,3 +240,7 @@ def _agent_servers_state(path: Path | None) -> str:
     except (OSError, ValueError, KeyError, TypeError) as exc:
         return f"{path}: cannot be read as an mcpServers file: {exc}"
     return f"{path}: {', '.join(servers) or 'no servers'}"
+
+
+if __name__ == "__main__":
+    sys.exit(main())
