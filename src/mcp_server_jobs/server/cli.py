@@ -8,6 +8,7 @@ import logging
 import sqlite3
 import sys
 from collections.abc import Sequence
+from datetime import UTC, datetime
 from pathlib import Path
 
 import anyio
@@ -171,23 +172,27 @@ def serve(settings: Settings) -> int:
 
 
 def doctor(settings: Settings) -> int:
-    """Print what the server would use and whether it can run jobs; 0 if some backend can."""
+    """Print what `serve` would use; exit 0 if jobs will run, 1 if no backend can run them, 2 if serve would stop."""
     from mcp_server_jobs.server.app import backends_for
 
     db = settings.db
     lines = [f"database: {db} ({_database_state(db)})", f"timezone: {settings.timezone}", "backends, in order:"]
-    backends = backends_for(settings)
-    usable = False
-    for backend in backends:
-        problem = backend.unavailable()
-        usable = usable or problem is None
-        lines.append(f"  {backend.name}: " + ("ready" if problem is None else f"not usable: {problem}"))
+    # Each problem found: the exit code it calls for and the line that says so; the worst code wins.
+    problems: list[tuple[int, str]] = []
+    unusable = [(backend.name, backend.unavailable()) for backend in backends_for(settings)]
+    for name, problem in unusable:
+        lines.append(f"  {name}: " + ("ready" if problem is None else f"not usable: {problem}"))
+    if all(problem is not None for _, problem in unusable):
+        problems.append((1, "NOT READY: due jobs will wait until a backend is usable"))
     lines.append(f"agent servers: {_agent_servers_state(settings.agent_servers)}")
-    lines.append(f"jobs file: {_jobs_file_state(settings)}")
+    jobs_file, refused = _jobs_file_state(settings)
+    lines.append(f"jobs file: {jobs_file}")
+    if refused:
+        problems.append((2, "NOT READY: serve would stop at the jobs file (above); nothing would start"))
     lines.append(f"search by meaning: {_embeddings_state(settings.embeddings)}")
-    lines.append("ready: jobs will run" if usable else "NOT READY: due jobs will wait until a backend is usable")
+    lines += [line for _, line in problems] or ["ready: jobs will run"]
     print("\n".join(lines))
-    return 0 if usable else 1
+    return max((code for code, _ in problems), default=0)
 
 
 def _database_state(path: Path) -> str:
@@ -202,17 +207,31 @@ def _database_state(path: Path) -> str:
     return f"schema version {version}, {jobs} jobs"
 
 
-def _jobs_file_state(settings: Settings) -> str:
-    from mcp_server_jobs.server.jobs_file import read_jobs_file
+def _jobs_file_state(settings: Settings) -> tuple[str, bool]:
+    """What the jobs file holds, or why serve would refuse it (then True), by the checks serve makes."""
+    from mcp_server_jobs.server.jobs_file import check_jobs_file
 
     if settings.jobs_file is None:
-        return "none (--jobs-file FILE defines jobs in TOML)"
+        return "none (--jobs-file FILE defines jobs in TOML)", False
     try:
-        definitions = read_jobs_file(settings.jobs_file, settings.user)
+        definitions = check_jobs_file(
+            settings.jobs_file, settings.user, settings.timezone, datetime.now(UTC), _applied_definitions(settings.db)
+        )
     except JobsError as exc:
-        return str(exc).removeprefix("jobs file ")
+        return str(exc).removeprefix("jobs file ").removesuffix(" Nothing was changed."), True
     names = ", ".join(d.name for d in definitions) or "no jobs"
-    return f"{settings.jobs_file}: {names} (schedules are checked when serve starts)"
+    return f"{settings.jobs_file}: {names}", False
+
+
+def _applied_definitions(path: Path) -> dict[str, str]:
+    """The digests of the jobs-file definitions the database holds (none if it cannot tell), read-only."""
+    if not path.exists():
+        return {}
+    try:
+        with sqlite3.connect(f"file:{path}?mode=ro", uri=True) as conn:
+            return dict(conn.execute("SELECT name, digest FROM defined_jobs").fetchall())
+    except sqlite3.Error:
+        return {}
 
 
 def _embeddings_state(spec: str) -> str:

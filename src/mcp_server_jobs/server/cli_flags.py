@@ -94,7 +94,9 @@ def settings_flags(*names: str, helps: dict[str, str] | None = None) -> argparse
     flags = argparse.ArgumentParser(add_help=False)
     for name in names:
         flag, options = FLAGS[name]
-        flags.add_argument(flag, dest=name, **{**options, **({"help": helps[name]} if name in (helps or {}) else {})})
+        if helps and name in helps:
+            options = {**options, "help": helps[name]}
+        flags.add_argument(flag, dest=name, **options)
     flags.add_argument(
         "--config", type=Path, metavar="FILE", help="TOML file of settings (keys: the flags' names in snake_case)"
     )
