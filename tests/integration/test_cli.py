@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import re
+import socket
 import subprocess
 import sys
 from pathlib import Path
@@ -117,3 +118,38 @@ def described_options(*path: str) -> dict[str, str]:
     undescribed = [name for name, description in options.items() if not description.strip()]
     assert not undescribed, f"mcp-server-jobs {' '.join(path)}: no description for {undescribed}"
     return options
+
+
+def test_serve_starts_quietly_and_warns_once_when_no_backend_can_run_jobs(tmp_path: Path) -> None:
+    # stdin closed: the stdio server starts (database, scheduler) and stops at once.
+    result = subprocess.run(
+        [COMMAND, "serve", "--db", str(tmp_path / "jobs.db"), "--embeddings", "off"],
+        stdin=subprocess.DEVNULL, capture_output=True, text=True, timeout=60,
+        env={k: v for k, v in os.environ.items() if not k.startswith(("MCP_JOBS_", "OPENAI_", "ANTHROPIC_"))},
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    warnings = [line for line in result.stderr.splitlines() if " WARNING mcp_server_jobs: " in line]
+    assert len(warnings) == 1, result.stderr
+    assert "no backend can run jobs yet (model: no model set" in warnings[0]
+    assert "mcp-server-jobs doctor" in warnings[0]
+    assert "apscheduler" not in result.stderr  # its per-alarm INFO lines
+    assert (tmp_path / "jobs.db").exists()
+
+
+def test_a_taken_port_is_one_line_and_nothing_starts(tmp_path: Path) -> None:
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        jobs_file = tmp_path / "jobs.toml"
+        jobs_file.write_text('[jobs.a]\ntitle = "A"\ndescription = "Do A."\njob_type = "ONE_OFF"\n')
+        result = run(
+            "serve", "--transport", "http", "--port", str(port), "--db", str(tmp_path / "jobs.db"),
+            "--tokens", str(tmp_path / "tokens.json"), "--jobs-file", str(jobs_file),
+        )  # fmt: skip
+    assert result.returncode == 2
+    assert result.stderr.splitlines() == [
+        f"mcp-server-jobs: cannot listen on 127.0.0.1:{port}: Address already in use; another process is using it; "
+        "stop it or choose another --port"
+    ]
+    assert not (tmp_path / "jobs.db").exists()  # neither the jobs file nor the scheduler got to start

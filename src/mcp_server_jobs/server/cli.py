@@ -10,6 +10,7 @@ import sys
 from collections.abc import Sequence
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import anyio
 
@@ -65,6 +66,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     # stdout carries the stdio transport: everything human goes to stderr.
     logging.basicConfig(level=logging.INFO, stream=sys.stderr, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    # APScheduler logs each alarm it fires at INFO: thousands of lines a day from an idle server.
+    logging.getLogger("apscheduler").setLevel(logging.WARNING)
     flags = {name: getattr(args, name, None) for name in Settings.model_fields}
     try:
         settings = load_settings(flags, config_file=args.config)
@@ -121,22 +124,34 @@ async def _load_jobs_file(settings: Settings, path: Path) -> None:
 
 def serve(settings: Settings) -> int:
     """Run the server until it is stopped."""
-    if settings.jobs_file is not None:
-        try:
-            anyio.run(_load_jobs_file, settings, settings.jobs_file)
-        except JobsError as exc:
-            print(f"mcp-server-jobs: {exc}", file=sys.stderr)
-            return 2
+    if settings.transport == "http":
+        return _serve_http(settings)
+    if not _jobs_file_loaded(settings):
+        return 2
     # Imported after the jobs file is read: a bad file is told at once, not after loading the server.
-    from mcp.server.transport_security import TransportSecuritySettings
-
     from mcp_server_jobs.server.app import build_server
+
+    log.info("database %s, timezone %s, user %s", settings.db, settings.timezone, settings.user)
+    build_server(settings).run("stdio")
+    return 0
+
+
+def _jobs_file_loaded(settings: Settings) -> bool:
+    """Apply the jobs file, if any; False (said on stderr) if it is refused."""
+    if settings.jobs_file is None:
+        return True
+    try:
+        anyio.run(_load_jobs_file, settings, settings.jobs_file)
+    except JobsError as exc:
+        print(f"mcp-server-jobs: {exc}", file=sys.stderr)
+        return False
+    return True
+
+
+def _serve_http(settings: Settings) -> int:
+    from mcp_server_jobs.server.http_server import PortUnavailable, listen
     from mcp_server_jobs.server.tokens import TokensFile
 
-    if settings.transport == "stdio":
-        log.info("database %s, timezone %s, user %s", settings.db, settings.timezone, settings.user)
-        build_server(settings).run("stdio")
-        return 0
     try:
         users = sorted({entry.user for entry in TokensFile(settings.tokens).entries()})
     except JobsError as exc:
@@ -150,6 +165,30 @@ def serve(settings: Settings) -> int:
             file=sys.stderr,
         )
         return 2
+    # The port first: a taken one stops here, before the jobs file is applied or any job runs.
+    try:
+        sock = listen(settings.host, settings.port)
+    except PortUnavailable as exc:
+        print(f"mcp-server-jobs: {exc}", file=sys.stderr)
+        return 2
+    with sock:
+        if not _jobs_file_loaded(settings):
+            return 2
+        app = _http_app(settings, users)
+        log.info("listening on http://%s:%d/mcp", settings.host, settings.port)
+        # The scheduler starts in the app's lifespan, inside uvicorn, on the socket already bound.
+        from mcp_server_jobs.server.http_server import serve as serve_app
+
+        anyio.run(serve_app, app, sock)
+    return 0
+
+
+def _http_app(settings: Settings, users: list[str]) -> Any:
+    """The streamable-HTTP app of the server; logs how callers sign in."""
+    from mcp.server.transport_security import TransportSecuritySettings
+
+    from mcp_server_jobs.server.app import build_server
+
     server = build_server(settings)
     log.info("database %s, timezone %s", settings.db, settings.timezone)
     if users:
@@ -166,9 +205,7 @@ def serve(settings: Settings) -> int:
             allowed_hosts=[f"{settings.host}:*"],
             allowed_origins=[f"http://{settings.host}:*", f"https://{settings.host}:*"],
         )
-    log.info("listening on http://%s:%d/mcp", settings.host, settings.port)
-    server.run("streamable-http", host=settings.host, port=settings.port, transport_security=security)
-    return 0
+    return server.streamable_http_app(transport_security=security, host=settings.host)
 
 
 def doctor(settings: Settings) -> int:
