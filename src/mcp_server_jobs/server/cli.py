@@ -188,6 +188,7 @@ def _http_app(settings: Settings, users: list[str]) -> Any:
     from mcp.server.transport_security import TransportSecuritySettings
 
     from mcp_server_jobs.server.app import build_server
+    from mcp_server_jobs.server.http_server import QuietDisconnects
 
     server = build_server(settings)
     log.info("database %s, timezone %s", settings.db, settings.timezone)
@@ -205,7 +206,10 @@ def _http_app(settings: Settings, users: list[str]) -> Any:
             allowed_hosts=[f"{settings.host}:*"],
             allowed_origins=[f"http://{settings.host}:*", f"https://{settings.host}:*"],
         )
-    return server.streamable_http_app(transport_security=security, host=settings.host)
+    app = server.streamable_http_app(
+        transport_security=security, host=settings.host, session_idle_timeout=settings.session_idle_seconds
+    )
+    return QuietDisconnects(app)
 
 
 def doctor(settings: Settings) -> int:

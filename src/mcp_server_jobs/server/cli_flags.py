@@ -67,6 +67,14 @@ FLAGS: dict[str, tuple[str, dict[str, Any]]] = {
         "--max-concurrency",
         {"metavar": "N", "type": int, "help": "runs at once in this process (default 5)"},
     ),
+    "session_idle_seconds": (
+        "--session-idle-seconds",
+        {
+            "metavar": "S",
+            "type": float,
+            "help": "HTTP: close a session after this long with no request (default 1800); its client starts anew",
+        },
+    ),
     "run_jobs": (
         "--run-jobs",
         {

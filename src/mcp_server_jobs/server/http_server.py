@@ -5,7 +5,10 @@ from __future__ import annotations
 import errno
 import logging
 import socket
+from collections import deque
 from typing import Any
+
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 log = logging.getLogger("mcp_server_jobs")
 
@@ -42,3 +45,38 @@ async def serve(app: Any, sock: socket.socket) -> None:
     # log_config=None: uvicorn's lines go through this process's logging, to stderr in its format.
     config = uvicorn.Config(app, log_config=None, log_level="info")
     await uvicorn.Server(config).serve(sockets=[sock])
+
+
+class QuietDisconnects:
+    """ASGI middleware: a client that goes away before its request body arrived is one INFO line.
+
+    The SDK reads the body inside its handlers, where the disconnect surfaced as an ERROR with a traceback
+    (from the SDK on legacy sessions, from uvicorn on 2026-07-28 ones). The body is read here first instead,
+    up to `limit` bytes (the SDK's own cap, which it enforces on what follows), and replayed to the app.
+    """
+
+    def __init__(self, app: ASGIApp, limit: int = 4 * 1024 * 1024) -> None:
+        self.app = app
+        self.limit = limit
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or scope["method"] != "POST":
+            await self.app(scope, receive, send)
+            return
+        messages: deque[Message] = deque()
+        size = 0
+        while True:
+            message = await receive()
+            if message["type"] == "http.disconnect":
+                client = ":".join(map(str, scope.get("client") or ("a client",)))
+                log.info("HTTP client %s went away before its request arrived; nothing was done", client)
+                return
+            messages.append(message)
+            size += len(message.get("body", b""))
+            if not message.get("more_body", False) or size > self.limit:
+                break
+
+        async def replay() -> Message:
+            return messages.popleft() if messages else await receive()
+
+        await self.app(scope, replay, send)
