@@ -10,7 +10,6 @@ import sys
 from collections.abc import Sequence
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
 
 import anyio
 
@@ -109,9 +108,6 @@ def token_command(settings: Settings, args: argparse.Namespace) -> int:
     return 0
 
 
-LOOPBACK = ("127.0.0.1", "localhost", "::1")
-
-
 async def _load_jobs_file(settings: Settings, path: Path) -> None:
     from mcp_server_jobs.server.jobs_file import sync_jobs_file
 
@@ -149,7 +145,7 @@ def _jobs_file_loaded(settings: Settings) -> bool:
 
 
 def _serve_http(settings: Settings) -> int:
-    from mcp_server_jobs.server.http_server import PortUnavailable, listen
+    from mcp_server_jobs.server.http_server import LOOPBACK, PortUnavailable, http_app, listen, serve_on
     from mcp_server_jobs.server.tokens import TokensFile
 
     try:
@@ -174,42 +170,11 @@ def _serve_http(settings: Settings) -> int:
     with sock:
         if not _jobs_file_loaded(settings):
             return 2
-        app = _http_app(settings, users)
+        app = http_app(settings, users)
         log.info("listening on http://%s:%d/mcp", settings.host, settings.port)
         # The scheduler starts in the app's lifespan, inside uvicorn, on the socket already bound.
-        from mcp_server_jobs.server.http_server import serve as serve_app
-
-        anyio.run(serve_app, app, sock)
+        anyio.run(serve_on, app, sock)
     return 0
-
-
-def _http_app(settings: Settings, users: list[str]) -> Any:
-    """The streamable-HTTP app of the server; logs how callers sign in."""
-    from mcp.server.transport_security import TransportSecuritySettings
-
-    from mcp_server_jobs.server.app import build_server
-    from mcp_server_jobs.server.http_server import QuietDisconnects
-
-    server = build_server(settings)
-    log.info("database %s, timezone %s", settings.db, settings.timezone)
-    if users:
-        log.info("bearer tokens required (%s); users: %s", settings.tokens, ", ".join(users))
-    else:
-        log.info("no tokens (%s): loopback only, every caller is user %r", settings.tokens, settings.user)
-    # The SDK turns DNS-rebinding protection on by itself only for loopback hosts. A wildcard bind is
-    # reached under names the server cannot know; there the required bearer token is the protection
-    # (a rebinding page cannot send it).
-    security = None
-    if settings.host not in (*LOOPBACK, "0.0.0.0", "::"):
-        security = TransportSecuritySettings(
-            enable_dns_rebinding_protection=True,
-            allowed_hosts=[f"{settings.host}:*"],
-            allowed_origins=[f"http://{settings.host}:*", f"https://{settings.host}:*"],
-        )
-    app = server.streamable_http_app(
-        transport_security=security, host=settings.host, session_idle_timeout=settings.session_idle_seconds
-    )
-    return QuietDisconnects(app)
 
 
 def doctor(settings: Settings) -> int:

@@ -6,11 +6,14 @@ import errno
 import logging
 import socket
 from collections import deque
-from typing import Any
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from mcp_server_jobs.config import Settings
+
 log = logging.getLogger("mcp_server_jobs")
+
+LOOPBACK = ("127.0.0.1", "localhost", "::1")
 
 
 class PortUnavailable(Exception):
@@ -38,13 +41,42 @@ def listen(host: str, port: int) -> socket.socket:
     return sock
 
 
-async def serve(app: Any, sock: socket.socket) -> None:
+async def serve_on(app: ASGIApp, sock: socket.socket) -> None:
     """Run `app` on the bound socket until the process is told to stop (SIGINT/SIGTERM)."""
     import uvicorn
 
     # log_config=None: uvicorn's lines go through this process's logging, to stderr in its format.
     config = uvicorn.Config(app, log_config=None, log_level="info")
     await uvicorn.Server(config).serve(sockets=[sock])
+
+
+def http_app(settings: Settings, users: list[str]) -> ASGIApp:
+    """The streamable-HTTP app of the server; logs how callers sign in."""
+    # Imported here: the port is bound (and a bad jobs file told) before the server's modules load.
+    from mcp.server.transport_security import TransportSecuritySettings
+
+    from mcp_server_jobs.server.app import build_server
+
+    server = build_server(settings)
+    log.info("database %s, timezone %s", settings.db, settings.timezone)
+    if users:
+        log.info("bearer tokens required (%s); users: %s", settings.tokens, ", ".join(users))
+    else:
+        log.info("no tokens (%s): loopback only, every caller is user %r", settings.tokens, settings.user)
+    # The SDK turns DNS-rebinding protection on by itself only for loopback hosts. A wildcard bind is
+    # reached under names the server cannot know; there the required bearer token is the protection
+    # (a rebinding page cannot send it).
+    security = None
+    if settings.host not in (*LOOPBACK, "0.0.0.0", "::"):
+        security = TransportSecuritySettings(
+            enable_dns_rebinding_protection=True,
+            allowed_hosts=[f"{settings.host}:*"],
+            allowed_origins=[f"http://{settings.host}:*", f"https://{settings.host}:*"],
+        )
+    app = server.streamable_http_app(
+        transport_security=security, host=settings.host, session_idle_timeout=settings.session_idle_seconds
+    )
+    return QuietDisconnects(app)
 
 
 class QuietDisconnects:
