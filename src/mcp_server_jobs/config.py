@@ -67,6 +67,8 @@ class Settings(BaseModel):
     # False: serve the tools only, while another process on the same database runs the jobs.
     run_jobs: bool = True
     max_concurrency: int = Field(default=5, ge=1, le=100)
+    # An HTTP session with no request in flight (and no open stream) for this long is closed.
+    session_idle_seconds: float = Field(default=1800.0, ge=0.1, le=7 * 86400)
     max_live_jobs: int = Field(default=1000, ge=1, le=1_000_000)
     max_inbox_messages: int = Field(default=10_000, ge=10, le=10_000_000)
     sweep_seconds: float = Field(default=30.0, ge=0.05, le=3600)

@@ -111,7 +111,13 @@ def load_local() -> LocalEmbedder:
 
 def _load_local(path: Path) -> LocalEmbedder:
     try:
+        # Private by default: onnxruntime's telemetry (usage events some builds send) is off before it loads,
+        # by the variable its native code reads and by its API.
+        os.environ["ORT_DISABLE_TELEMETRY"] = "1"
         import onnxruntime
+
+        if hasattr(onnxruntime, "disable_telemetry_events"):
+            onnxruntime.disable_telemetry_events()
 
         data = path.read_bytes()
         digest = hashlib.sha256(data).hexdigest()

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import os
+import re
+import socket
 import subprocess
 import sys
 from pathlib import Path
@@ -18,6 +20,7 @@ from mcp_server_jobs.store import SQLiteStore
 from mcp_server_jobs.store.sqlite import schema_version
 from tests.conftest import START, new_job, open_world
 from tests.fakes.agents import SucceedingAgent
+from tests.integration.test_readme import help_text
 
 COMMAND = str(Path(sys.executable).parent / "mcp-server-jobs")
 
@@ -100,3 +103,91 @@ def test_bad_settings_exit_2_with_the_reason(tmp_path: Path) -> None:
     result = run("doctor", "--db", str(tmp_path / "jobs.db"), "--timezone", "Mars/Base")
     assert result.returncode == 2
     assert "unknown timezone 'Mars/Base'" in result.stderr
+
+
+def test_python_dash_m_is_the_command(tmp_path: Path) -> None:
+    result = subprocess.run(
+        [sys.executable, "-m", "mcp_server_jobs", "jobs", "list", "--db", str(tmp_path / "absent.db")],
+        capture_output=True, text=True, timeout=60,
+    )  # fmt: skip
+    assert result.returncode == 2
+    assert f"no database at {tmp_path / 'absent.db'}" in result.stderr
+
+
+STORE_FLAGS = {"--db", "--user", "--config", "--json"}
+BACKEND_FLAGS = {"--backends", "--model", "--command", "--agent-servers", "--mcp-agent-server", "--mcp-agent-tool"}
+OWN_FLAGS = {
+    ("jobs", "list"): STORE_FLAGS | {"--status", "--type", "--limit"},
+    ("jobs", "show"): STORE_FLAGS | {"--runs"},
+    ("jobs", "pause"): STORE_FLAGS,
+    ("jobs", "resume"): STORE_FLAGS,
+    ("jobs", "cancel"): STORE_FLAGS,
+    ("jobs", "run"): STORE_FLAGS | BACKEND_FLAGS | {"--webhook"},
+    ("inbox",): STORE_FLAGS | {"--timezone", "--all", "--mark-read"},
+    ("token", "add"): {"--tokens", "--config"},
+    ("token", "list"): {"--tokens", "--config"},
+    ("token", "revoke"): {"--tokens", "--config"},
+}
+
+
+def test_each_command_help_shows_its_own_options_each_described() -> None:
+    serve = described_options("serve")
+    assert {"--transport", "--port", "--tokens", "--jobs-file", "--run-jobs", *BACKEND_FLAGS} <= set(serve)
+    assert described_options("doctor").keys() == serve.keys()  # doctor checks serve's command line
+    for path, flags in OWN_FLAGS.items():
+        assert set(described_options(*path)) == flags | {"--help"}, path
+
+
+def described_options(*path: str) -> dict[str, str]:
+    """The options `mcp-server-jobs PATH --help` lists, each with its description (fails if one has none)."""
+    text = help_text(*path)
+    options: dict[str, str] = {}
+    flag = None
+    for line in text.split("\noptions:\n", 1)[1].splitlines():
+        entry = re.match(r"^  (-\w, )?(--[\w-]+)(.*?)(?:  +(.*))?$", line)
+        if entry:
+            flag = entry.group(2)
+            options[flag] = entry.group(4) or ""
+        elif flag and line.startswith("    "):
+            options[flag] += " " + line.strip()
+    positional = text.split("\npositional arguments:\n", 1)[1].split("\n\n")[0] if "positional" in text else ""
+    for line in positional.splitlines():
+        assert re.match(r"^  \S+ +\S", line) or line.startswith("    "), f"{path}: {line!r} has no description"
+    undescribed = [name for name, description in options.items() if not description.strip()]
+    assert not undescribed, f"mcp-server-jobs {' '.join(path)}: no description for {undescribed}"
+    return options
+
+
+def test_serve_starts_quietly_and_warns_once_when_no_backend_can_run_jobs(tmp_path: Path) -> None:
+    # stdin closed: the stdio server starts (database, scheduler) and stops at once.
+    result = subprocess.run(
+        [COMMAND, "serve", "--db", str(tmp_path / "jobs.db"), "--embeddings", "off"],
+        stdin=subprocess.DEVNULL, capture_output=True, text=True, timeout=60,
+        env={k: v for k, v in os.environ.items() if not k.startswith(("MCP_JOBS_", "OPENAI_", "ANTHROPIC_"))},
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    warnings = [line for line in result.stderr.splitlines() if " WARNING mcp_server_jobs: " in line]
+    assert len(warnings) == 1, result.stderr
+    assert "no backend can run jobs yet (model: no model set" in warnings[0]
+    assert "mcp-server-jobs doctor" in warnings[0]
+    assert "apscheduler" not in result.stderr  # its per-alarm INFO lines
+    assert (tmp_path / "jobs.db").exists()
+
+
+def test_a_taken_port_is_one_line_and_nothing_starts(tmp_path: Path) -> None:
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        jobs_file = tmp_path / "jobs.toml"
+        jobs_file.write_text('[jobs.a]\ntitle = "A"\ndescription = "Do A."\njob_type = "ONE_OFF"\n')
+        result = run(
+            "serve", "--transport", "http", "--port", str(port), "--db", str(tmp_path / "jobs.db"),
+            "--tokens", str(tmp_path / "tokens.json"), "--jobs-file", str(jobs_file),
+        )  # fmt: skip
+    assert result.returncode == 2
+    assert result.stderr.splitlines() == [
+        f"mcp-server-jobs: cannot listen on 127.0.0.1:{port}: Address already in use; another process is using it; "
+        "stop it or choose another --port"
+    ]
+    assert not (tmp_path / "jobs.db").exists()  # neither the jobs file nor the scheduler got to start

@@ -14,6 +14,7 @@ import pytest
 from mcp import Client
 from mcp.client.streamable_http import streamable_http_client
 from mcp.shared.exceptions import MCPError
+from mcp_types import INVALID_PARAMS
 
 from tests.conftest import QUICK_AGENT, dump, error_text, ok, wait_for
 from tests.integration.test_processes import COMMAND, listening, server
@@ -136,6 +137,7 @@ async def test_users_see_only_their_own_jobs_and_cannot_touch_the_others(
     for name, text in refused.items():
         assert text.endswith(expected), (name, text)
     assert resource.value.error.message == expected
+    assert resource.value.error.code == INVALID_PARAMS
     assert after == before
 
 

@@ -66,6 +66,12 @@ def jobs(db: Path) -> dict[str, dict[str, Any]]:
     return {**names, **rows}
 
 
+def doctor(db: Path, jobs_file: Path) -> subprocess.CompletedProcess[str]:
+    command = [COMMAND, "doctor", "--db", str(db), "--jobs-file", str(jobs_file), "--embeddings", "off",
+               "--backends", "dry-run"]  # fmt: skip
+    return subprocess.run(command, capture_output=True, text=True, timeout=60)
+
+
 def cli(db: Path, *args: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run([COMMAND, *args, "--db", str(db)], capture_output=True, text=True, timeout=60)
 
@@ -120,16 +126,20 @@ def test_a_bad_file_stops_the_server_naming_the_line_and_changes_nothing(db_path
     # The first definition changed (it would be updated); the second's cron (line 14) is bad.
     bad.write_text(INVOICES.replace("nudge", "reminder") + BUILD.replace('every = "6h"', 'cron = "61 * * * *"'))
     started = serve(db_path, bad)
+    checked = doctor(db_path, bad)
     bad.write_text(INVOICES + "titel = 'typo'\n")
-    doctor = subprocess.run(
-        [COMMAND, "doctor", "--db", str(db_path), "--jobs-file", str(bad), "--embeddings", "off"],
-        capture_output=True, text=True, timeout=60,
-    )  # fmt: skip
+    misspelt = doctor(db_path, bad)
     assert started.returncode == 2
     assert f"jobs file {bad}, line 14: jobs.build: schedule: cron" in started.stderr
     assert "Nothing was changed." in started.stderr
     assert dump(db_path) == before
-    assert f"jobs file: {bad}, line 7: jobs.invoices.titel" in doctor.stdout
+    # doctor refuses what serve refuses, with the same line, and exits as serve did.
+    assert checked.returncode == misspelt.returncode == 2
+    assert f"jobs file: {bad}, line 14: jobs.build: schedule: cron" in checked.stdout
+    assert "NOT READY: serve would stop at the jobs file" in checked.stdout
+    assert f"jobs file: {bad}, line 7: jobs.invoices.titel" in misspelt.stdout
+    assert doctor(db_path, good).returncode == 0
+    assert dump(db_path) == before
     assert "jobs file: none" in cli(db_path, "doctor", "--embeddings", "off").stdout
 
 

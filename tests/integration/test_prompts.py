@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import logging
+
 import pytest
-from mcp_types import GetPromptResult, TextContent
+from mcp.shared.exceptions import MCPError
+from mcp_types import INVALID_PARAMS, GetPromptResult, TextContent
 
 from tests.conftest import ConnectFn
 
@@ -26,6 +29,24 @@ async def test_the_prompts_are_listed_and_guide_the_model(connect: ConnectFn) ->
                      "job_create", "schedule_text"):  # fmt: skip
         assert guidance in text
     assert "Help me set up a background job." in text_of(plain)
+
+
+async def test_an_unknown_prompt_or_argument_is_named_and_not_logged_as_a_crash(
+    connect: ConnectFn, caplog: pytest.LogCaptureFixture
+) -> None:
+    errors = {}
+    async with connect() as client:
+        for name, arguments in (("schedule", None), ("schedule_job", {"wat": "x"}), ("check_inbox", {"all": "1"})):
+            with pytest.raises(MCPError) as refused:
+                await client.get_prompt(name, arguments)
+            errors[name] = refused.value.error
+    assert {error.code for error in errors.values()} == {INVALID_PARAMS}
+    assert (
+        errors["schedule"].message == "unknown prompt 'schedule'; this server's prompts are: check_inbox, schedule_job"
+    )
+    assert errors["schedule_job"].message == "prompt 'schedule_job' has no argument 'wat'; it takes: what"
+    assert errors["check_inbox"].message == "prompt 'check_inbox' has no argument 'all'; it takes: no arguments"
+    assert not [r for r in caplog.records if r.levelno >= logging.ERROR]
 
 
 def text_of(result: GetPromptResult) -> str:

@@ -9,6 +9,8 @@ from typing import Any
 
 import pytest
 from mcp import Client
+from mcp.shared.exceptions import MCPError
+from mcp_types import INVALID_PARAMS
 
 from mcp_server_jobs.clock import FakeClock
 from mcp_server_jobs.models import InboxMessage, new_id
@@ -454,8 +456,17 @@ async def test_job_resource(connect: ConnectFn) -> None:
     async with connect() as client:
         job = await create(client)
         content = await client.read_resource(f"jobs://{job['id']}")
+        missing = {}
+        for uri in ("jobs://job_doesnotexist0", "jobs://" + "x" * 100, "inbox://later"):
+            with pytest.raises(MCPError) as refused:
+                await client.read_resource(uri)
+            missing[uri] = refused.value.error
     assert job["id"] in content.contents[0].text  # type: ignore[union-attr]
     assert '"runs": []' in content.contents[0].text  # type: ignore[union-attr]
+    # Not found, as the protocol says (-32602), with what to do: not an internal error.
+    assert {error.code for error in missing.values()} == {INVALID_PARAMS}
+    assert missing["jobs://job_doesnotexist0"].message.startswith("No job with id 'job_doesnotexist0'. Check the id")
+    assert "inbox://unread or inbox://all" in missing["inbox://later"].message
 
 
 async def test_a_user_at_the_live_job_limit_is_told_and_nothing_is_created(connect: ConnectFn, db_path: Path) -> None:

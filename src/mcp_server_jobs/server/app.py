@@ -33,7 +33,7 @@ from mcp_server_jobs.server.tokens import TokensFile, TokenVerifier
 from mcp_server_jobs.server.tooling import OfferSessions
 from mcp_server_jobs.store import SQLiteStore
 
-log = logging.getLogger(__name__)
+log = logging.getLogger("mcp_server_jobs")
 
 INBOX_UNREAD = "inbox://unread"
 
@@ -143,6 +143,10 @@ def build_server(settings: Settings, *, clock: Clock | None = None) -> MCPServer
             )
             await group.start(retrieval.serve)
             if settings.run_jobs:
+                if (problem := scheduler.backend_problem()) is not None:
+                    log.warning(
+                        "no backend can run jobs yet (%s); due jobs wait. See `mcp-server-jobs doctor`.", problem
+                    )
                 await group.start(scheduler.serve)
             yield tools.AppState(settings=settings, service=service, scheduler=scheduler)
             group.cancel_scope.cancel()

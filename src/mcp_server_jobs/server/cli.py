@@ -8,51 +8,19 @@ import logging
 import sqlite3
 import sys
 from collections.abc import Sequence
+from datetime import UTC, datetime
 from pathlib import Path
 
 import anyio
 
 from mcp_server_jobs import __version__
-from mcp_server_jobs.config import KNOWN_BACKENDS, Settings, load_settings
+from mcp_server_jobs.config import Settings, load_settings
 from mcp_server_jobs.errors import JobsError
 from mcp_server_jobs.lifecycle import NO_BACKEND_REASON
 from mcp_server_jobs.server import cli_jobs
+from mcp_server_jobs.server.cli_flags import SERVE, SERVE_HELP, TOKENS, settings_flags
 
 log = logging.getLogger("mcp_server_jobs")
-
-
-def _settings_flags() -> argparse.ArgumentParser:
-    """The settings flags, shared by every command that builds a server's settings."""
-    flags = argparse.ArgumentParser(add_help=False)
-    flags.add_argument("--transport", choices=["stdio", "http"], help="stdio (default) or streamable HTTP")
-    flags.add_argument("--host", help="HTTP address to bind (default 127.0.0.1)")
-    flags.add_argument("--port", type=int, help="HTTP port (default 7803); the endpoint is /mcp")
-    flags.add_argument("--db", type=Path, help="SQLite database file (default: jobs.db in the user data dir)")
-    flags.add_argument("--user", help="the user a stdio server serves (default 'local')")
-    flags.add_argument("--tokens", type=Path, help="HTTP bearer tokens file (default: tokens.json in the data dir)")
-    flags.add_argument("--timezone", help="default IANA timezone for jobs (default: the machine's)")
-    flags.add_argument("--backends", help=f"comma list tried in order, from: {', '.join(KNOWN_BACKENDS)}")
-    flags.add_argument("--model", help="pydantic-ai model string, e.g. openai:gpt-5-mini, openai-chat:llama3.2")
-    flags.add_argument("--agent-servers", type=Path, help="mcpServers JSON file whose tools job agents get")
-    flags.add_argument("--jobs-file", type=Path, help="TOML file of predefined jobs, brought in at each start")
-    flags.add_argument("--command", help="CLI agent for the command backend, e.g. 'claude -p' (prompt on stdin)")
-    flags.add_argument("--mcp-agent-server", help="MCP server (URL or command) whose tool runs an agent")
-    flags.add_argument("--mcp-agent-tool", help="that server's tool to call with the prompt (default run_agent)")
-    flags.add_argument("--webhook", help="URL that receives every inbox message as a JSON POST")
-    flags.add_argument(
-        "--embeddings",
-        help="for search by meaning: local (default, bundled MiniLM), off, or an API such as "
-        "openai:text-embedding-3-small (OPENAI_BASE_URL for any compatible server)",
-    )
-    flags.add_argument("--max-concurrency", type=int, help="runs at once in this process (default 5)")
-    flags.add_argument(
-        "--run-jobs",
-        action=argparse.BooleanOptionalAction,
-        default=None,
-        help="run due jobs in this process (default); --no-run-jobs serves the tools only",
-    )
-    flags.add_argument("--config", type=Path, help="TOML file with any of the settings above")
-    return flags
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -62,10 +30,9 @@ def _parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     commands = parser.add_subparsers(dest="command_name", required=True)
-    settings = _settings_flags()
     commands.add_parser(
         "serve",
-        parents=[settings],
+        parents=[settings_flags(*SERVE, helps=SERVE_HELP)],
         help="run the MCP server",
         description="Run the MCP server. Each option also reads MCP_JOBS_<NAME> from the environment "
         "and <name> from the --config TOML file; the flag wins, then the environment, then the file.",
@@ -76,17 +43,20 @@ def _parser() -> argparse.ArgumentParser:
         description="Each token signs its holder in as one user over HTTP. The tokens file keeps only hashes.",
     )
     token_commands = token.add_subparsers(dest="token_command", required=True)
-    add = token_commands.add_parser("add", parents=[settings], help="make a token for USER and print it (once)")
-    add.add_argument("token_user", metavar="USER")
-    token_commands.add_parser("list", parents=[settings], help="the tokens: id, user, created")
-    revoke = token_commands.add_parser("revoke", parents=[settings], help="remove a token by id, or all of a user's")
-    revoke.add_argument("token_key", metavar="ID_OR_USER")
-    cli_jobs.add_parsers(commands, settings)
+    tokens = [settings_flags(*TOKENS)]
+    add = token_commands.add_parser("add", parents=tokens, help="make a token for USER and print it (once)")
+    add.add_argument("token_user", metavar="USER", help="the user the token signs in as")
+    token_commands.add_parser("list", parents=tokens, help="the tokens: id, user, created")
+    revoke = token_commands.add_parser("revoke", parents=tokens, help="remove a token by id, or all of a user's")
+    revoke.add_argument("token_key", metavar="ID_OR_USER", help="a token's id, or a user (all their tokens)")
+    cli_jobs.add_parsers(commands)
+    # doctor checks what serve would use, so it takes serve's options: the same command line, checked.
     commands.add_parser(
         "doctor",
-        parents=[settings],
+        parents=[settings_flags(*SERVE, helps=SERVE_HELP)],
         help="check the set-up: database, timezone, backends, agent servers, jobs file",
-        description="Check what `serve` would use with the same options; exit 1 if no backend can run jobs.",
+        description="Check what `serve` would use with the same options; exit 1 if no backend can run jobs, "
+        "2 if the settings or the jobs file are bad.",
     )
     return parser
 
@@ -96,6 +66,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     # stdout carries the stdio transport: everything human goes to stderr.
     logging.basicConfig(level=logging.INFO, stream=sys.stderr, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    # APScheduler logs each alarm it fires at INFO: thousands of lines a day from an idle server.
+    logging.getLogger("apscheduler").setLevel(logging.WARNING)
     flags = {name: getattr(args, name, None) for name in Settings.model_fields}
     try:
         settings = load_settings(flags, config_file=args.config)
@@ -137,9 +109,6 @@ def token_command(settings: Settings, args: argparse.Namespace) -> int:
     return 0
 
 
-LOOPBACK = ("127.0.0.1", "localhost", "::1")
-
-
 async def _load_jobs_file(settings: Settings, path: Path) -> None:
     from mcp_server_jobs.server.jobs_file import sync_jobs_file
 
@@ -152,22 +121,34 @@ async def _load_jobs_file(settings: Settings, path: Path) -> None:
 
 def serve(settings: Settings) -> int:
     """Run the server until it is stopped."""
-    if settings.jobs_file is not None:
-        try:
-            anyio.run(_load_jobs_file, settings, settings.jobs_file)
-        except JobsError as exc:
-            print(f"mcp-server-jobs: {exc}", file=sys.stderr)
-            return 2
+    if settings.transport == "http":
+        return _serve_http(settings)
+    if not _jobs_file_loaded(settings):
+        return 2
     # Imported after the jobs file is read: a bad file is told at once, not after loading the server.
-    from mcp.server.transport_security import TransportSecuritySettings
-
     from mcp_server_jobs.server.app import build_server, serve_stdio
+
+    log.info("database %s, timezone %s, user %s", settings.db, settings.timezone, settings.user)
+    anyio.run(serve_stdio, build_server(settings))
+    return 0
+
+
+def _jobs_file_loaded(settings: Settings) -> bool:
+    """Apply the jobs file, if any; False (said on stderr) if it is refused."""
+    if settings.jobs_file is None:
+        return True
+    try:
+        anyio.run(_load_jobs_file, settings, settings.jobs_file)
+    except JobsError as exc:
+        print(f"mcp-server-jobs: {exc}", file=sys.stderr)
+        return False
+    return True
+
+
+def _serve_http(settings: Settings) -> int:
+    from mcp_server_jobs.server.http_server import LOOPBACK, PortUnavailable, http_app, listen, serve_on
     from mcp_server_jobs.server.tokens import TokensFile
 
-    if settings.transport == "stdio":
-        log.info("database %s, timezone %s, user %s", settings.db, settings.timezone, settings.user)
-        anyio.run(serve_stdio, build_server(settings))
-        return 0
     try:
         users = sorted({entry.user for entry in TokensFile(settings.tokens).entries()})
     except JobsError as exc:
@@ -181,51 +162,48 @@ def serve(settings: Settings) -> int:
             file=sys.stderr,
         )
         return 2
-    server = build_server(settings)
-    log.info("database %s, timezone %s", settings.db, settings.timezone)
-    if users:
-        log.info("bearer tokens required (%s); users: %s", settings.tokens, ", ".join(users))
-    else:
-        log.info("no tokens (%s): loopback only, every caller is user %r", settings.tokens, settings.user)
-    # The SDK turns DNS-rebinding protection on by itself only for loopback hosts. A wildcard bind is
-    # reached under names the server cannot know; there the required bearer token is the protection
-    # (a rebinding page cannot send it).
-    security = None
-    if settings.host not in (*LOOPBACK, "0.0.0.0", "::"):
-        security = TransportSecuritySettings(
-            enable_dns_rebinding_protection=True,
-            allowed_hosts=[f"{settings.host}:*"],
-            allowed_origins=[f"http://{settings.host}:*", f"https://{settings.host}:*"],
-        )
-    log.info("listening on http://%s:%d/mcp", settings.host, settings.port)
-    server.run("streamable-http", host=settings.host, port=settings.port, transport_security=security)
+    # The port first: a taken one stops here, before the jobs file is applied or any job runs.
+    try:
+        sock = listen(settings.host, settings.port)
+    except PortUnavailable as exc:
+        print(f"mcp-server-jobs: {exc}", file=sys.stderr)
+        return 2
+    with sock:
+        if not _jobs_file_loaded(settings):
+            return 2
+        app = http_app(settings, users)
+        log.info("listening on http://%s:%d/mcp", settings.host, settings.port)
+        # The scheduler starts in the app's lifespan, inside uvicorn, on the socket already bound.
+        anyio.run(serve_on, app, sock)
     return 0
 
 
-if __name__ == "__main__":
-    sys.exit(main())
-
-
 def doctor(settings: Settings) -> int:
-    """Print what the server would use and whether it can run jobs; 0 if some backend can."""
+    """Print what `serve` would use; exit 0 if jobs will run, 1 if no backend can run them, 2 if serve would stop."""
     from mcp_server_jobs.server.app import backends_for
 
     db = settings.db
     lines = [f"database: {db} ({_database_state(db)})", f"timezone: {settings.timezone}", "backends, in order:"]
-    backends = backends_for(settings)
-    usable = False
-    for backend in backends:
-        problem = backend.unavailable()
-        usable = usable or problem is None
-        lines.append(f"  {backend.name}: " + ("ready" if problem is None else f"not usable: {problem}"))
+    # Each problem found: the exit code it calls for and the line that says so; the worst code wins.
+    problems: list[tuple[int, str]] = []
+    unusable = [(backend.name, backend.unavailable()) for backend in backends_for(settings)]
+    for name, problem in unusable:
+        lines.append(f"  {name}: " + ("ready" if problem is None else f"not usable: {problem}"))
+    if all(problem is not None for _, problem in unusable):
+        problems.append((1, "NOT READY: due jobs will wait until a backend is usable"))
     lines.append(f"agent servers: {_agent_servers_state(settings.agent_servers)}")
-    lines.append(f"jobs file: {_jobs_file_state(settings)}")
+    jobs_file, refused = _jobs_file_state(settings)
+    lines.append(f"jobs file: {jobs_file}")
+    if refused:
+        problems.append((2, "NOT READY: serve would stop at the jobs file (above); nothing would start"))
     lines.append(f"search by meaning: {_embeddings_state(settings.embeddings)}")
-    lines.append("ready: jobs will run" if usable else "NOT READY: due jobs will wait until a backend is usable")
     attention = _needing_attention(db)
     lines += [f"needs a person: {len(attention)}" if attention else "needs a person: nothing", *attention]
+    if attention:
+        problems.append((1, "NOT READY: the jobs and deliveries above need a person"))
+    lines += [line for _, line in problems] or ["ready: jobs will run"]
     print("\n".join(lines))
-    return 0 if usable and not attention else 1
+    return max((code for code, _ in problems), default=0)
 
 
 def _database_state(path: Path) -> str:
@@ -273,17 +251,31 @@ def _needing_attention(path: Path, limit: int = 50) -> list[str]:
     return lines
 
 
-def _jobs_file_state(settings: Settings) -> str:
-    from mcp_server_jobs.server.jobs_file import read_jobs_file
+def _jobs_file_state(settings: Settings) -> tuple[str, bool]:
+    """What the jobs file holds, or why serve would refuse it (then True), by the checks serve makes."""
+    from mcp_server_jobs.server.jobs_file import check_jobs_file
 
     if settings.jobs_file is None:
-        return "none (--jobs-file FILE defines jobs in TOML)"
+        return "none (--jobs-file FILE defines jobs in TOML)", False
     try:
-        definitions = read_jobs_file(settings.jobs_file, settings.user)
+        definitions = check_jobs_file(
+            settings.jobs_file, settings.user, settings.timezone, datetime.now(UTC), _applied_definitions(settings.db)
+        )
     except JobsError as exc:
-        return str(exc).removeprefix("jobs file ")
+        return str(exc).removeprefix("jobs file ").removesuffix(" Nothing was changed."), True
     names = ", ".join(d.name for d in definitions) or "no jobs"
-    return f"{settings.jobs_file}: {names} (schedules are checked when serve starts)"
+    return f"{settings.jobs_file}: {names}", False
+
+
+def _applied_definitions(path: Path) -> dict[str, str]:
+    """The digests of the jobs-file definitions the database holds (none if it cannot tell), read-only."""
+    if not path.exists():
+        return {}
+    try:
+        with sqlite3.connect(f"file:{path}?mode=ro", uri=True) as conn:
+            return dict(conn.execute("SELECT name, digest FROM defined_jobs").fetchall())
+    except sqlite3.Error:
+        return {}
 
 
 def _embeddings_state(spec: str) -> str:
@@ -311,3 +303,7 @@ def _agent_servers_state(path: Path | None) -> str:
     except (OSError, ValueError, KeyError, TypeError) as exc:
         return f"{path}: cannot be read as an mcpServers file: {exc}"
     return f"{path}: {', '.join(servers) or 'no servers'}"
+
+
+if __name__ == "__main__":
+    sys.exit(main())

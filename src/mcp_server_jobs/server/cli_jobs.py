@@ -16,6 +16,7 @@ from mcp_server_jobs.config import Settings
 from mcp_server_jobs.errors import JobsError
 from mcp_server_jobs.models import JobStatus, JobType, RunOutcome
 from mcp_server_jobs.schedule import zone
+from mcp_server_jobs.server.cli_flags import INBOX, INBOX_HELP, RUN, STORE, settings_flags
 from mcp_server_jobs.server.requests import JobUpdateRequest
 from mcp_server_jobs.server.service import JobService
 from mcp_server_jobs.server.views import job_view, message_view, run_view, totals_text
@@ -37,30 +38,35 @@ class NoBackend(JobsError):
     """`jobs run` has no backend that can take the run."""
 
 
-def add_parsers(commands: Any, settings: argparse.ArgumentParser) -> None:
+def add_parsers(commands: Any) -> None:
     """The `jobs` and `inbox` subcommands."""
     output = argparse.ArgumentParser(add_help=False)
     output.add_argument("--json", action="store_true", help="print JSON instead of a table")
-    parents = [settings, output]
+    parents = [settings_flags(*STORE), output]
+    job_id = {"metavar": "ID", "help": "the job's id (job_...)"}
     jobs = commands.add_parser("jobs", help="list, show, pause, resume, cancel or run jobs")
     actions = jobs.add_subparsers(dest="jobs_command", required=True)
     listing = actions.add_parser("list", parents=parents, help="the user's jobs, newest first")
-    listing.add_argument("--status", action="append", choices=[s.value for s in JobStatus], help="repeatable")
-    listing.add_argument("--type", action="append", choices=[t.value for t in JobType], dest="job_type")
-    listing.add_argument("--limit", type=_count, default=50)
+    listing.add_argument("--status", action="append", choices=[s.value for s in JobStatus],
+                         help="only jobs in this status (repeatable)")  # fmt: skip
+    listing.add_argument("--type", action="append", choices=[t.value for t in JobType], dest="job_type",
+                         help="only jobs of this type (repeatable)")  # fmt: skip
+    listing.add_argument("--limit", type=_count, default=50, help="at most this many jobs (default 50)")
     show = actions.add_parser("show", parents=parents, help="one job with its latest runs")
-    show.add_argument("job_id", metavar="ID")
-    show.add_argument("--runs", type=_count, default=5)
+    show.add_argument("job_id", **job_id)
+    show.add_argument("--runs", type=_count, default=5, help="how many of the latest runs to show (default 5)")
     for name, text in (("pause", "stop scheduling it"), ("resume", "schedule it again"), ("cancel", "end it")):
-        actions.add_parser(name, parents=parents, help=text).add_argument("job_id", metavar="ID")
+        actions.add_parser(name, parents=parents, help=text).add_argument("job_id", **job_id)
     actions.add_parser(
         "run",
-        parents=parents,
+        parents=[settings_flags(*RUN), output],
         help="run it once now, here, and print the context sent and the result",
         description="Run the job once now in this process with the configured backends (as job_run_now does), "
         "print the context the agent got and the run's result. Exit 1 if the run failed.",
-    ).add_argument("job_id", metavar="ID")
-    inbox = commands.add_parser("inbox", parents=parents, help="unread reports from the jobs")
+    ).add_argument("job_id", **job_id)
+    inbox = commands.add_parser(
+        "inbox", parents=[settings_flags(*INBOX, helps=INBOX_HELP), output], help="unread reports from the jobs"
+    )
     inbox.add_argument("--all", action="store_true", help="read ones too")
     inbox.add_argument("--mark-read", action="store_true", help="then mark every unread message read")
 

@@ -12,6 +12,7 @@ import hashlib
 import json
 import re
 import tomllib
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date, datetime, time
 from pathlib import Path
@@ -22,7 +23,7 @@ from pydantic import ValidationError
 from mcp_server_jobs.errors import InvalidInput, JobNotFound
 from mcp_server_jobs.models import LIVE_STATUSES, Job, RunLimits, ScheduleInput
 from mcp_server_jobs.server.requests import JobCreateRequest, JobUpdateRequest
-from mcp_server_jobs.server.service import JobService
+from mcp_server_jobs.server.service import JobService, check_request
 from mcp_server_jobs.store import DefinedJob
 
 NAME = re.compile(r"[A-Za-z0-9_-]{1,64}")
@@ -118,18 +119,30 @@ class Change:
     job_id: str
 
 
+def check_jobs_file(
+    path: Path, default_user: str, default_timezone: str, now: datetime, known: Mapping[str, str]
+) -> list[Definition]:
+    """Everything `serve` refuses the file for, before any write; `known` maps names to the digests applied.
+
+    An unchanged definition is not checked again, as serve leaves its job alone (its run_at may be past).
+    """
+    definitions = read_jobs_file(path, default_user)
+    for definition in definitions:
+        if known.get(definition.name) != definition.digest:
+            _check(path, definition, default_timezone, now)
+    return definitions
+
+
 async def sync_jobs_file(service: JobService, path: Path, default_user: str) -> list[Change]:
     """Bring the database in line with the file; nothing is written if any definition is refused."""
-    definitions = read_jobs_file(path, default_user)
     known = {defined.name: defined for defined in await service.store.defined_jobs()}
+    digests = {name: defined.digest for name, defined in known.items()}
+    definitions = check_jobs_file(path, default_user, service.default_timezone, service.clock.now(), digests)
     plans: list[tuple[Definition, Job | None]] = []
     for definition in definitions:
         prior = known.get(definition.name)
-        if prior is not None and prior.digest == definition.digest:
-            continue
-        job = await _live_job(service, prior)
-        plans.append((definition, job))
-        _check(service, path, definition)
+        if prior is None or prior.digest != definition.digest:
+            plans.append((definition, await _live_job(service, prior)))
     changes: list[Change] = []
     for definition, job in plans:
         changes.append(await _apply(service, definition, job))
@@ -154,10 +167,10 @@ async def _live_job(service: JobService, defined: DefinedJob | None) -> Job | No
     return job if job.status in LIVE_STATUSES else None
 
 
-def _check(service: JobService, path: Path, definition: Definition) -> None:
+def _check(path: Path, definition: Definition, default_timezone: str, now: datetime) -> None:
     """The checks job_create makes before writing, so that a bad schedule stops the sync before any write."""
     try:
-        service.check(definition.request, service.clock.now())
+        check_request(definition.request, default_timezone, now)
     except InvalidInput as exc:
         # Schedule messages start with the field at fault ("schedule: every must be ..."); others are the job's.
         named = re.match(r"schedule: (\w+)", str(exc))

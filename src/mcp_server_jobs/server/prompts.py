@@ -4,7 +4,10 @@ from __future__ import annotations
 
 from typing import Any
 
+from mcp.server.context import CallNext, HandlerResult, ServerRequestContext
 from mcp.server.mcpserver import MCPServer
+from mcp.shared.exceptions import MCPError
+from mcp_types import INVALID_PARAMS
 
 CHECK_INBOX = """\
 Check my jobs inbox. Call inbox_list (unread only). For each message, tell me in a line or two which job \
@@ -28,7 +31,8 @@ similar_jobs, tell me and ask what to do."""
 
 
 def register(server: MCPServer[Any]) -> None:
-    """Add the prompts to `server`."""
+    """Add the prompts to `server`, and the check that a request names a prompt and arguments it has."""
+    server.middleware.append(RefuseUnknownPrompts(server))
 
     @server.prompt(name="check_inbox", title="Check my jobs inbox", description="Read and sum up unread reports.")
     def check_inbox() -> str:
@@ -42,3 +46,33 @@ def register(server: MCPServer[Any]) -> None:
     def schedule_job(what: str | None = None) -> str:
         """`what`: the job in a few words, if you know it already."""
         return SCHEDULE_JOB.format(about=f": {what.strip()}" if what and what.strip() else "")
+
+
+class RefuseUnknownPrompts:
+    """Middleware: prompts/get naming a prompt or argument that does not exist is an invalid-params error.
+
+    The SDK answers both as an internal error and logs a traceback; this error names what was wrong.
+    """
+
+    def __init__(self, server: MCPServer[Any]) -> None:
+        self.server = server
+
+    async def __call__(self, ctx: ServerRequestContext[Any, Any], call_next: CallNext) -> HandlerResult:
+        if ctx.method == "prompts/get" and ctx.params is not None:
+            self._check(await self.server.list_prompts(), ctx.params.get("name"), ctx.params.get("arguments") or {})
+        return await call_next(ctx)
+
+    @staticmethod
+    def _check(prompts: list[Any], name: Any, arguments: dict[str, Any]) -> None:
+        prompt = next((p for p in prompts if p.name == name), None)
+        if prompt is None:
+            known = ", ".join(sorted(p.name for p in prompts))
+            raise MCPError(INVALID_PARAMS, f"unknown prompt {name!r}; this server's prompts are: {known}")
+        takes = [a.name for a in prompt.arguments or ()]
+        unknown = sorted(set(arguments) - set(takes))
+        if unknown:
+            raise MCPError(
+                INVALID_PARAMS,
+                f"prompt {name!r} has no argument {', '.join(map(repr, unknown))}; "
+                f"it takes: {', '.join(takes) or 'no arguments'}",
+            )

@@ -60,6 +60,16 @@ async def _no_wake() -> None:
     return None
 
 
+def check_request(request: JobCreateRequest, default_timezone: str, now: datetime) -> Schedule:
+    """What `JobService.check` checks, for callers without a store (`doctor`)."""
+    after_dependencies = bool(request.depends_on)
+    schedule = build_schedule(
+        request.job_type, request.schedule, default_timezone, now, after_dependencies=after_dependencies
+    )
+    _check_end_condition(request.job_type, request.end_condition)
+    return schedule
+
+
 class JobService:
     """The jobs of every user, behind the tools. Every method is scoped to one `user_id`."""
 
@@ -145,11 +155,7 @@ class JobService:
 
     def check(self, request: JobCreateRequest, now: datetime) -> Schedule:
         """The checks of `create` that need no database: the schedule (returned, built) and end condition."""
-        schedule = build_schedule(
-            request.job_type, request.schedule, self.default_timezone, now, after_dependencies=bool(request.depends_on)
-        )
-        _check_end_condition(request.job_type, request.end_condition)
-        return schedule
+        return check_request(request, self.default_timezone, now)
 
     async def _dependencies(self, user_id: str, depends_on: Sequence[str], *, of: str | None = None) -> list[Job]:
         """The user's jobs named in depends_on; refuses unknown ids, archived jobs and cycles."""

@@ -7,11 +7,12 @@ from typing import Any, cast
 
 from mcp.server.auth.middleware.auth_context import get_access_token
 from mcp.server.mcpserver import Context, MCPServer
-from mcp.server.mcpserver.exceptions import ResourceError
+from mcp.server.mcpserver.exceptions import ResourceError, ResourceNotFoundError
 from mcp_types import ToolAnnotations
+from pydantic import ValidationError
 
 from mcp_server_jobs.config import Settings
-from mcp_server_jobs.errors import JobsError
+from mcp_server_jobs.errors import JobNotFound, JobsError
 from mcp_server_jobs.models import RunOutcome
 from mcp_server_jobs.schedule import zone
 from mcp_server_jobs.scheduler.engine import RunStart, Scheduler
@@ -285,6 +286,11 @@ def register(server: MCPServer[Any]) -> None:
     async def job_resource(job_id: str, ctx: Context) -> str:
         try:
             detail = await job_retrieval_by_id(ctx, JobGetRequest(job_id=job_id))
+        except ValidationError as exc:  # no job can have this id (too long)
+            raise ResourceNotFoundError(str(JobNotFound(job_id[:80]))) from exc
+        except JobNotFound as exc:
+            # Not found is -32602 to the client (SEP-2164), not an internal error.
+            raise ResourceNotFoundError(str(exc)) from exc
         except JobsError as exc:
             raise ResourceError(str(exc)) from exc
         return detail.model_dump_json(indent=2)
@@ -297,6 +303,6 @@ def register(server: MCPServer[Any]) -> None:
     )
     async def inbox_resource(view: str, ctx: Context) -> str:
         if view not in ("unread", "all"):
-            raise ResourceError(f"unknown inbox view {view!r}; read inbox://unread or inbox://all")
+            raise ResourceNotFoundError(f"unknown inbox view {view!r}; read inbox://unread or inbox://all")
         inbox = await inbox_list(ctx, InboxListRequest(unread_only=view == "unread", limit=200))
         return inbox.model_dump_json(indent=2)
