@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import os
 import random
-import socket
 import subprocess
 import sys
 import tempfile
@@ -22,6 +21,7 @@ import httpx2
 from mcp import Client
 from mcp.client.streamable_http import streamable_http_client
 
+from bench.processes import free_port, wait_listening
 from mcp_server_jobs.server.tokens import TokensFile
 
 CLIENTS = 20
@@ -29,13 +29,6 @@ CALLS = 100
 COMMAND = str(Path(sys.executable).parent / "mcp-server-jobs")
 TOPICS = ["overdue invoices", "competitor pricing", "flight prices", "release notes", "support tickets",
           "server error logs", "apartment listings", "newsletter signups", "cloud spending", "board deck"]  # fmt: skip
-
-
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port: int = probe.getsockname()[1]
-        return port
 
 
 async def _client(url: str, token: str, seed: int, samples: list[float], errors: list[str]) -> None:
@@ -97,16 +90,12 @@ def run() -> dict[str, float]:
     with tempfile.TemporaryDirectory() as folder:
         tokens_file = TokensFile(Path(folder) / "tokens.json")
         tokens = [tokens_file.add(f"user{n}")[1] for n in range(CLIENTS)]
-        port = _free_port()
+        port = free_port()
         env = {**os.environ, "MCP_JOBS_TOKENS": str(tokens_file.path), "MCP_JOBS_BACKENDS": "dry-run"}
         command = [COMMAND, "serve", "--transport", "http", "--port", str(port), "--db", f"{folder}/jobs.db"]
         server = subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         try:
-            deadline = time.monotonic() + 60
-            while socket.socket().connect_ex(("127.0.0.1", port)) != 0:
-                if time.monotonic() > deadline:
-                    raise RuntimeError("the server did not start listening within 60 s")
-                time.sleep(0.1)
+            wait_listening(port)
             server_cpu = _cpu_seconds(server.pid)
             own_cpu = time.process_time()
             samples, errors, seconds = anyio.run(_load, f"http://127.0.0.1:{port}/mcp", tokens)

@@ -10,7 +10,6 @@ shows that sessions no longer pile up is that the second round does not grow the
 from __future__ import annotations
 
 import os
-import socket
 import subprocess
 import sys
 import tempfile
@@ -20,6 +19,8 @@ from typing import Any
 
 import anyio
 import httpx2
+
+from bench.processes import free_port, wait_listening
 
 SESSIONS = 2000
 IDLE_SECONDS = 45.0
@@ -31,13 +32,6 @@ INITIALIZE = {
     "method": "initialize",
     "params": {"protocolVersion": "2025-11-25", "capabilities": {}, "clientInfo": {"name": "bench", "version": "1"}},
 }
-
-
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port: int = probe.getsockname()[1]
-        return port
 
 
 def _rss_mb(pid: int) -> float:
@@ -77,7 +71,7 @@ async def _status(url: str, session: str) -> int:
 def run() -> dict[str, float]:
     """Start a server, open SESSIONS idle sessions, wait for them to expire; RSS at each step."""
     with tempfile.TemporaryDirectory() as folder:
-        port = _free_port()
+        port = free_port()
         url = f"http://127.0.0.1:{port}/mcp"
         env = {**os.environ, "MCP_JOBS_TOKENS": f"{folder}/tokens.json", "MCP_JOBS_BACKENDS": "dry-run"}
         command = [COMMAND, "serve", "--transport", "http", "--port", str(port), "--db", f"{folder}/jobs.db",
@@ -86,11 +80,7 @@ def run() -> dict[str, float]:
         with log.open("wb") as err:
             server = subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL, stderr=err)
         try:
-            deadline = time.monotonic() + 60
-            while socket.socket().connect_ex(("127.0.0.1", port)) != 0:
-                if time.monotonic() > deadline:
-                    raise RuntimeError("the server did not start listening within 60 s")
-                time.sleep(0.1)
+            wait_listening(port)
             anyio.run(_open, url, 5)  # the first sessions load what every session uses
             _wait_expired(log, 5)
             rss = {"rss_before_mb": _rss_mb(server.pid)}
