@@ -139,8 +139,8 @@ class Scheduler:
             with anyio.CancelScope(shield=True):
                 try:
                     await self.store.drop_worker(self.owner)
-                except Exception:
-                    log.warning("scheduler: could not sign off in the database; it is forgotten within a minute")
+                except Exception as exc:
+                    log.warning("scheduler: could not sign off in the database (%s); it is forgotten soon", exc)
 
     def poke(self) -> None:
         """Look for due work now (after a job was created or changed in this process)."""
