@@ -3,14 +3,19 @@
 from __future__ import annotations
 
 import os
+import signal
+import sqlite3
+import subprocess
 import sys
+from datetime import UTC, datetime
 from functools import partial
 from pathlib import Path
 
 import pytest
 from mcp import Client, StdioServerParameters
 
-from tests.conftest import dump, error_text, ok, poll_job, wait_for
+from mcp_server_jobs.store import SQLiteStore
+from tests.conftest import dump, error_text, new_job, ok, poll_job, wait_for
 
 pytestmark = pytest.mark.anyio
 
@@ -149,3 +154,29 @@ async def test_a_client_quitting_mid_run_three_times_costs_no_attempt(db_path: P
     assert {run["error"] for run in runs[:3]} == {"interrupted: the server shut down"}
     assert [run["attempt"] for run in runs] == [1, 1, 1, 1]
     assert done["status_reason"] == "done"
+
+
+async def test_sigterm_mid_run_records_the_run_as_interrupted_by_the_shutdown(db_path: Path, tmp_path: Path) -> None:
+    starts, gate = tmp_path / "starts", tmp_path / "gate"
+    async with SQLiteStore(db_path) as store:
+        job, _ = await store.create_job(new_job(datetime.now(UTC), title="Report"))
+    agent = f"{sys.executable} {Path(__file__).parents[1] / 'fakes' / 'gated_agent.py'}"
+    env = {**os.environ, "MCP_JOBS_COMMAND": agent, "AGENT_STARTS": str(starts), "AGENT_GATE": str(gate)}
+    args = ["serve", "--db", str(db_path), "--timezone", "UTC", "--backends", "command", "--embeddings", "off"]
+    # stdin stays open, as a desktop client's pipe does: only the signal stops the server.
+    process = subprocess.Popen([COMMAND, *args], env=env, stdin=subprocess.PIPE, stdout=subprocess.DEVNULL,
+                               stderr=subprocess.DEVNULL)  # fmt: skip
+    try:
+        await wait_for(partial(agent_started, starts, 1), 30)
+        process.send_signal(signal.SIGTERM)
+        assert process.wait(timeout=20) == 0
+    finally:
+        if process.poll() is None:
+            process.kill()
+        assert process.stdin is not None
+        process.stdin.close()
+    with sqlite3.connect(db_path) as conn:
+        runs = conn.execute("SELECT outcome, error FROM runs").fetchall()
+        status, attempt = conn.execute("SELECT status, attempt FROM jobs WHERE id = ?", (job.id,)).fetchone()
+    assert runs == [("interrupted", "interrupted: the server shut down")]
+    assert (status, attempt) == ("ACTIVE", 0)

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import logging
 import os
-import signal
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
@@ -167,20 +166,3 @@ def build_server(settings: Settings, *, clock: Clock | None = None) -> MCPServer
         if isinstance(backend, SamplingBackend):
             server.middleware.append(OfferSessions(backend.offer))
     return server
-
-
-async def serve_stdio(server: MCPServer[tools.AppState]) -> None:
-    """Serve over stdio until the client closes it or SIGTERM/SIGINT arrives; either way the runs in
-    progress are stopped and recorded as interrupted by the shutdown before the process exits."""
-    async with anyio.create_task_group() as group:
-
-        async def stop_on_signal() -> None:
-            with anyio.open_signal_receiver(signal.SIGTERM, signal.SIGINT) as signals:
-                async for received in signals:
-                    log.info("%s: stopping", signal.Signals(received).name)
-                    group.cancel_scope.cancel()
-                    return
-
-        group.start_soon(stop_on_signal)
-        await server.run_stdio_async()
-        group.cancel_scope.cancel()

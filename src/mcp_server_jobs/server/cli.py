@@ -126,7 +126,8 @@ def serve(settings: Settings) -> int:
     if not _jobs_file_loaded(settings):
         return 2
     # Imported after the jobs file is read: a bad file is told at once, not after loading the server.
-    from mcp_server_jobs.server.app import build_server, serve_stdio
+    from mcp_server_jobs.server.app import build_server
+    from mcp_server_jobs.server.stdio import serve_stdio
 
     log.info("database %s, timezone %s, user %s", settings.db, settings.timezone, settings.user)
     anyio.run(serve_stdio, build_server(settings))
