@@ -11,6 +11,7 @@ from datetime import UTC, datetime
 from functools import partial
 from pathlib import Path
 
+import anyio
 import pytest
 from mcp import Client, StdioServerParameters
 
@@ -164,17 +165,13 @@ async def test_sigterm_mid_run_records_the_run_as_interrupted_by_the_shutdown(db
     env = {**os.environ, "MCP_JOBS_COMMAND": agent, "AGENT_STARTS": str(starts), "AGENT_GATE": str(gate)}
     args = ["serve", "--db", str(db_path), "--timezone", "UTC", "--backends", "command", "--embeddings", "off"]
     # stdin stays open, as a desktop client's pipe does: only the signal stops the server.
-    process = subprocess.Popen([COMMAND, *args], env=env, stdin=subprocess.PIPE, stdout=subprocess.DEVNULL,
-                               stderr=subprocess.DEVNULL)  # fmt: skip
-    try:
+    process = await anyio.open_process([COMMAND, *args], env=env, stdin=subprocess.PIPE,
+                                       stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)  # fmt: skip
+    async with process:
         await wait_for(partial(agent_started, starts, 1), 30)
         process.send_signal(signal.SIGTERM)
-        assert process.wait(timeout=20) == 0
-    finally:
-        if process.poll() is None:
-            process.kill()
-        assert process.stdin is not None
-        process.stdin.close()
+        with anyio.fail_after(20):
+            assert await process.wait() == 0
     with sqlite3.connect(db_path) as conn:
         runs = conn.execute("SELECT outcome, error FROM runs").fetchall()
         status, attempt = conn.execute("SELECT status, attempt FROM jobs WHERE id = ?", (job.id,)).fetchone()
