@@ -6,6 +6,7 @@ import sqlite3
 from pathlib import Path
 
 import anyio
+import anyio.lowlevel
 import pytest
 
 from mcp_server_jobs.errors import Conflict, ForbiddenTransition, JobNotFound
@@ -99,3 +100,17 @@ async def test_an_inbox_past_its_size_drops_read_messages_before_unread_ones(db_
     assert kept == ["m5", "m4", "m3"]  # the read m1 and m2 went first
     assert then == ["m6", "m5", "m4"]  # only unread left: the oldest of them goes
     assert bobs == ["m0"]
+
+
+async def test_a_write_cancelled_at_any_point_leaves_the_connection_usable(db_path: Path) -> None:
+    """A server stopping cancels writes midway; the runs it records on the way out must still be written."""
+    async with SQLiteStore(db_path) as store:
+        job, _ = await store.create_job(new_job(START))
+        for checkpoints in range(12):
+            async with anyio.create_task_group() as group:
+                group.start_soon(store.drop_worker, "gone")
+                for _ in range(checkpoints):
+                    await anyio.lowlevel.checkpoint()
+                group.cancel_scope.cancel()
+            await store.update_job("local", job.id, JobChanges(title=f"t{checkpoints}"), expected_version=checkpoints)
+        assert (await store.get_job("local", job.id)).title == "t11"

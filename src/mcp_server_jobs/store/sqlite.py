@@ -381,11 +381,15 @@ class SQLiteStore(JobStore):
     async def _transaction(self) -> AsyncIterator[aiosqlite.Connection]:
         """A write transaction: BEGIN IMMEDIATE takes the write lock up front, so reads inside it are current."""
         async with self._connection() as conn:
-            await conn.execute("BEGIN IMMEDIATE")
             try:
+                # Inside the try: a task cancelled while BEGIN is queued still has BEGIN run by aiosqlite's
+                # thread, and must roll it back, or the shared connection stays in a transaction and every
+                # later write fails (the runs recorded as the server stops among them).
+                await conn.execute("BEGIN IMMEDIATE")
                 yield conn
             except BaseException:
-                await conn.rollback()
+                with anyio.CancelScope(shield=True):
+                    await conn.rollback()  # after BEGIN in aiosqlite's queue; a no-op if none began
                 raise
             await conn.commit()
 
