@@ -284,10 +284,6 @@ class JobStore(ABC):
         """Record an attempt: delivered (no error), pending until `retry_at`, or failed for good (an error
         and no `retry_at`; the run then notes it in its `delivery_error`)."""
 
-    @abstractmethod
-    async def failed_deliveries(self, limit: int) -> list[Delivery]:
-        """Deliveries given up on, newest first (any user)."""
-
     # --- runs asked of the serving process, and who serves ---
 
     @abstractmethod

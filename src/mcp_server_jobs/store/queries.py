@@ -161,10 +161,6 @@ RETURNING run_id
 
 RECORD_DELIVERY_ERROR = "UPDATE runs SET delivery_error = :error WHERE id = :id"
 
-FAILED_DELIVERIES = f"""
-SELECT {DELIVERY_COLUMNS} FROM deliveries WHERE state = 'failed' ORDER BY seq DESC LIMIT :limit
-"""
-
 RECORD_AGENT_PID = "UPDATE runs SET agent_pid = :pid WHERE id = :id AND outcome = 'running'"
 
 SELECT_JOB_BY_ID = f"SELECT {JOB_COLUMNS} FROM jobs WHERE jobs.id = :id"

@@ -586,32 +586,26 @@ class SQLiteStore(JobStore):
     # --- scheduling ---
 
     async def _apply_claim(self, conn: aiosqlite.Connection, job: Job, claim: Claim) -> tuple[Job, Run] | None:
-        await conn.execute("SAVEPOINT claim")
-        try:
-            started = await self._write_claim(conn, job, claim)
-        except sqlite3.IntegrityError as exc:
-            # The runs_one_per_occurrence trigger: this occurrence already ran, so it must not run again.
-            await conn.execute("ROLLBACK TO claim")
-            await conn.execute("RELEASE claim")
-            if OCCURRENCE_TAKEN not in str(exc) or claim.on_taken is None:
-                raise
-            log.warning("job %s: %s", job.id, claim.on_taken.status_reason)
-            await self._write_changes(conn, job.id, job.status, claim.on_taken)
-            return None
-        await conn.execute("RELEASE claim")
+        # The run to start goes in first: if the runs_one_per_occurrence trigger refuses it, that statement
+        # alone is undone and nothing else of this claim was written yet.
+        runs = sorted(claim.runs, key=lambda run: run.outcome is not RunOutcome.RUNNING)
+        started = None
+        for run in runs:
+            try:
+                await conn.execute(q.INSERT_RUN, _run_params(run))
+            except sqlite3.IntegrityError as exc:
+                if OCCURRENCE_TAKEN not in str(exc) or claim.on_taken is None:
+                    raise
+                log.warning("job %s: %s", job.id, claim.on_taken.status_reason)
+                await self._write_changes(conn, job.id, job.status, claim.on_taken)
+                return None
+            if run.outcome is RunOutcome.RUNNING:
+                started = run
+        await self._write_changes(conn, job.id, job.status, claim.changes)
         if started is None:
             return None
         rows = await self._rows(conn, q.SELECT_JOB_BY_ID, {"id": job.id})
         return row_to_job(rows[0]), started
-
-    async def _write_claim(self, conn: aiosqlite.Connection, job: Job, claim: Claim) -> Run | None:
-        await self._write_changes(conn, job.id, job.status, claim.changes)
-        started = None
-        for run in claim.runs:
-            await conn.execute(q.INSERT_RUN, _run_params(run))
-            if run.outcome is RunOutcome.RUNNING:
-                started = run
-        return started
 
     async def claim_due(self, now: datetime, limit: int, decide: ClaimDecision) -> list[tuple[Job, Run]]:
         claimed = []
@@ -721,9 +715,6 @@ class SQLiteStore(JobStore):
             rows = await self._rows(conn, q.SETTLE_DELIVERY, params)
             if state is DeliveryState.FAILED and rows and rows[0]["run_id"] is not None:
                 await conn.execute(q.RECORD_DELIVERY_ERROR, {"id": rows[0]["run_id"], "error": error})
-
-    async def failed_deliveries(self, limit: int) -> list[Delivery]:
-        return [_row_to_delivery(row) for row in await self._query(q.FAILED_DELIVERIES, {"limit": limit})]
 
     # --- runs asked of the serving process, and who serves ---
 
