@@ -38,6 +38,9 @@ from mcp_server_jobs.store import Claim, Finished, JobStore, Report, Worker
 
 log = logging.getLogger(__name__)
 _RETRY_SECONDS = 1.0
+_DELIVERY_BATCH = 20
+# How long a claimed webhook delivery is held: longer than a post may take, short enough to retry soon.
+_DELIVERY_HOLD = timedelta(seconds=60)
 
 
 @dataclass
@@ -396,8 +399,7 @@ class Scheduler:
         last attempt the delivery is marked failed (shown on the message and the run)."""
         while True:
             now = self.clock.now()
-            hold = now + timedelta(seconds=60)
-            batch = await self.store.claim_deliveries(now, hold, limit=20)
+            batch = await self.store.claim_deliveries(now, now + _DELIVERY_HOLD, limit=_DELIVERY_BATCH)
             for delivery in batch:
                 problem = await post_webhook(delivery.url, delivery.payload)
                 if problem is None:
@@ -412,7 +414,7 @@ class Scheduler:
                              retry_at.isoformat(timespec="seconds"))  # fmt: skip
                     error = f"attempt {delivery.attempts} failed: {problem}"
                     await self.store.settle_delivery(delivery.message_id, self.clock.now(), error, retry_at)
-            if len(batch) < 20:
+            if len(batch) < _DELIVERY_BATCH:
                 return
 
     async def _attempt(self, job: Job, run: Run) -> tuple[Run, Outcome]:
