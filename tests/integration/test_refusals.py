@@ -138,6 +138,20 @@ async def depend_on_cancelled(client: Client, world: World) -> Call:
     return "job_update", {"job_id": waiting, "depends_on": [gone]}
 
 
+async def update_to_paused(client: Client, world: World) -> Call:
+    return "job_update", {
+        "job_id": await make(client, job_type="RECURRING", schedule={"every": "1h"}),
+        "status": "paused",
+    }
+
+
+async def update_to_cancelled(client: Client, world: World) -> Call:
+    return "job_update", {
+        "job_id": await make(client, job_type="RECURRING", schedule={"every": "1h"}),
+        "status": "CANCELLED",
+    }
+
+
 async def mark_unknown_message(client: Client, world: World) -> Call:
     return "inbox_mark_read", {"message_ids": ["msg_0000000000"]}
 
@@ -156,6 +170,8 @@ CATALOGUE: list[tuple[Callable[[Client, World], Awaitable[Call]], str]] = [
     (cancel_completed, "job_update"),
     (depend_on_failed, "job_create"),
     (depend_on_cancelled, "job_update"),
+    (update_to_paused, "job_pause"),
+    (update_to_cancelled, "job_cancel"),
     (mark_unknown_message, "inbox_list"),
 ]
 

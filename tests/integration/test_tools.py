@@ -342,16 +342,17 @@ async def test_bad_create_is_explained_and_writes_nothing(
 # One bad call per tool (beyond those above), each with the words the error must contain.
 BAD_CALLS: list[tuple[str, dict[str, Any], str]] = [
     ("job_retrieval_semantic", {"query": ""}, "at least 1 character"),
-    ("job_retrieval_semantic", {"query": "x", "limit": 0}, "greater than or equal to 1"),
-    ("job_retrieval_by_id", {"job_id": "JOB", "runs": -1}, "greater than or equal to 0"),
-    ("job_retrieval_by_keywords", {"keywords": "x", "match": "some"}, "'any' or 'all'"),
+    ("job_retrieval_semantic", {"query": "x", "limit": 0}, "limit is 0; give a value from 1 to 100"),
+    ("job_retrieval_by_id", {"job_id": "JOB", "runs": -1}, "runs is -1; give a value from 0 to 100"),
+    ("job_retrieval_by_keywords", {"keywords": "x", "match": "some"}, "'some' is not one of any, all"),
     ("job_retrieval_by_keywords", {"keywords": "x", "status": ["SLEEPING"]}, "ACTIVE"),
     ("job_update", {"job_id": "JOB", "schedule": {"cron": "0 25 * * *"}}, "not valid"),
     ("job_update", {"job_id": "JOB", "end_condition": "done"}, "only to ONGOING"),
-    ("job_update", {"job_id": "JOB", "status": "PAUSED"}, "'ACTIVE', 'COMPLETED' or 'ARCHIVED'"),
+    ("job_update", {"job_id": "JOB", "status": "PAUSED"}, "use job_pause"),
+    ("job_update", {"job_id": "JOB", "status": "DONE"}, "'DONE' is not one of ACTIVE, COMPLETED, ARCHIVED"),
     ("job_pause", {"job_id": "JOB", "reason": "r" * 501}, "at most 500 characters"),
     ("job_cancel", {"job_id": ""}, "at least 1 character"),
-    ("inbox_list", {"limit": 1000}, "less than or equal to 200"),
+    ("inbox_list", {"limit": 1000}, "limit is 1000; give a value from 1 to 200"),
     ("inbox_mark_read", {}, "not both and not neither"),
 ]
 

@@ -22,7 +22,9 @@ from pydantic import ValidationError
 
 from mcp_server_jobs.errors import InvalidInput, JobNotFound
 from mcp_server_jobs.models import LIVE_STATUSES, Job, RunLimits, ScheduleInput
+from mcp_server_jobs.server.explain import problem
 from mcp_server_jobs.server.requests import JobCreateRequest, JobUpdateRequest
+from mcp_server_jobs.server.schemas import input_schema
 from mcp_server_jobs.server.service import JobService, check_request
 from mcp_server_jobs.store import DefinedJob
 
@@ -93,7 +95,7 @@ def _definition(path: Path, places: _Places, name: str, entry: Any, default_user
         first = exc.errors()[0]
         loc = [str(part) for part in first["loc"]]
         where = places.line("jobs", name, *loc[:2]) if loc else line
-        raise _error(path, where, f"jobs.{name}.{'.'.join(loc) or name}: {first['msg']}") from exc
+        raise _error(path, where, problem(first, input_schema(JobCreateRequest), root=f"jobs.{name}")) from exc
     digest = hashlib.sha256(json.dumps([user, fields], sort_keys=True).encode()).hexdigest()
     schedule_lines = {key: places.line("jobs", name, "schedule", key) for key in ("", *ScheduleInput.model_fields)}
     return Definition(name=name, user=user, request=request, digest=digest, line=line, schedule_lines=schedule_lines)

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, model_validator
 
+from mcp_server_jobs.errors import InvalidInput, Suggestion
 from mcp_server_jobs.models import (
     DedupKey,
     DependsOn,
@@ -22,12 +23,22 @@ from mcp_server_jobs.models import (
     ScheduleInput,
     Title,
 )
+from mcp_server_jobs.server.coerce import entity_list, enum_named, joined_words, trimmed, words_list
+
+Id = Annotated[JobId, BeforeValidator(trimmed)]
+Kind = Annotated[JobType, BeforeValidator(enum_named(JobType))]
+When = Annotated[Notify, BeforeValidator(enum_named(Notify))]
+Ids = Annotated[DependsOn, BeforeValidator(words_list)]
+Names = Annotated[Entities, BeforeValidator(entity_list)]
 
 StatusFilter = Annotated[
-    list[JobStatus] | None,
+    list[Annotated[JobStatus, BeforeValidator(enum_named(JobStatus))]] | None,
+    BeforeValidator(words_list),
     Field(max_length=9, description="Only jobs in these statuses. Default: all but ARCHIVED."),
 ]
-TypeFilter = Annotated[list[JobType] | None, Field(max_length=4, description="Only jobs of these types.")]
+TypeFilter = Annotated[
+    list[Kind] | None, BeforeValidator(words_list), Field(max_length=4, description="Only jobs of these types.")
+]
 
 
 class Request(BaseModel):
@@ -39,7 +50,7 @@ class Request(BaseModel):
 class JobCreateRequest(Request):
     title: Title
     description: Description
-    job_type: JobType = Field(
+    job_type: Kind = Field(
         description=(
             "ONE_OFF: run once (now, at run_at, or after delay). SCHEDULED: on a calendar (cron). "
             "RECURRING: every fixed interval. ONGOING: check every interval (or cron) until end_condition holds."
@@ -51,9 +62,9 @@ class JobCreateRequest(Request):
         examples=[{"cron": "0 9 * * 1", "timezone": "Europe/Paris"}, {"delay": "3d"}, {"every": "1h"}],
     )
     end_condition: EndCondition | None = None
-    depends_on: DependsOn = Field(default_factory=list)
-    related_entities: Entities = Field(default_factory=list)
-    notify: Notify = Field(
+    depends_on: Ids = Field(default_factory=list)
+    related_entities: Names = Field(default_factory=list)
+    notify: When = Field(
         default=Notify.AUTO,
         description=(
             "auto: report when the run found something worth reading; always: every run; "
@@ -66,18 +77,20 @@ class JobCreateRequest(Request):
 
 
 class JobGetRequest(Request):
-    job_id: JobId
+    job_id: Id
     runs: int = Field(default=5, ge=0, le=100, description="How many of the latest runs to include.")
 
 
 class KeywordSearchRequest(Request):
-    keywords: str = Field(
+    keywords: Annotated[str, BeforeValidator(joined_words)] = Field(
         min_length=1,
         max_length=500,
         description="Words to look for in titles, descriptions, end conditions and entities (plain words; no syntax).",
         examples=["invoice acme"],
     )
-    match: Literal["any", "all"] = Field(default="any", description="any: a job with any word; all: every word.")
+    match: Annotated[Literal["any", "all"], BeforeValidator(enum_named(("any", "all")))] = Field(
+        default="any", description="any: a job with any word; all: every word."
+    )
     status: StatusFilter = None
     job_type: TypeFilter = None
     limit: int = Field(default=20, ge=1, le=100, description="At most this many results.")
@@ -95,8 +108,13 @@ class SemanticSearchRequest(Request):
     limit: int = Field(default=10, ge=1, le=100, description="At most this many results.")
 
 
+_SETTABLE = ("ACTIVE", "COMPLETED", "ARCHIVED")
+# Statuses job_update does not set, each with the tool that does.
+_STATUS_TOOLS = {"PAUSED": ("job_pause", "To pause it"), "CANCELLED": ("job_cancel", "To cancel it")}
+
+
 class JobUpdateRequest(Request):
-    job_id: JobId
+    job_id: Id
     title: Title | None = None
     description: Description | None = None
     schedule: ScheduleInput | None = Field(
@@ -107,27 +125,43 @@ class JobUpdateRequest(Request):
         ),
     )
     end_condition: EndCondition | None = None
-    depends_on: DependsOn | None = None
-    related_entities: Entities | None = None
-    notify: Notify | None = None
+    depends_on: Ids | None = None
+    related_entities: Names | None = None
+    notify: When | None = None
     metadata: Metadata | None = None
     limits: RunLimits | None = Field(default=None, description="A new budget for each run (replaces the old one).")
-    status: Literal["ACTIVE", "COMPLETED", "ARCHIVED"] | None = Field(
-        default=None,
-        description=(
-            "ACTIVE: resume a PAUSED job, unblock a BLOCKED one, or retry a FAILED one. "
-            "COMPLETED: end an ONGOING job whose goal was met. ARCHIVED: hide a finished job."
-        ),
+    status: Annotated[Literal["ACTIVE", "COMPLETED", "ARCHIVED"], BeforeValidator(enum_named(_SETTABLE))] | None = (
+        Field(
+            default=None,
+            description=(
+                "ACTIVE: resume a PAUSED job, unblock a BLOCKED one, or retry a FAILED one. "
+                "COMPLETED: end an ONGOING job whose goal was met. ARCHIVED: hide a finished job."
+            ),
+        )
     )
+
+    @model_validator(mode="before")
+    @classmethod
+    def _status_tool(cls, data: Any) -> Any:
+        """PAUSED and CANCELLED have tools of their own (with a reason and their own rules): point to them."""
+        status = data.get("status") if isinstance(data, dict) else None
+        wanted = status.strip().upper() if isinstance(status, str) else None
+        if wanted in _STATUS_TOOLS:
+            tool, purpose = _STATUS_TOOLS[wanted]
+            job_id = data.get("job_id")
+            arguments = {"job_id": job_id.strip()} if isinstance(job_id, str) else {}
+            suggestion = Suggestion(purpose, tool, arguments)
+            raise InvalidInput(f"status: job_update does not set {wanted}; use {tool}", suggestion=suggestion)
+        return data
 
 
 class JobStatusRequest(Request):
-    job_id: JobId
+    job_id: Id
     reason: Reason | None = None
 
 
 class JobRunNowRequest(Request):
-    job_id: JobId
+    job_id: Id
 
 
 class InboxListRequest(Request):
@@ -136,7 +170,7 @@ class InboxListRequest(Request):
 
 
 class InboxMarkReadRequest(Request):
-    message_ids: list[Annotated[str, Field(min_length=1, max_length=64)]] | None = Field(
-        default=None, max_length=200, description="Ids of the messages to mark read."
-    )
+    message_ids: (
+        Annotated[list[Annotated[str, Field(min_length=1, max_length=64)]], BeforeValidator(words_list)] | None
+    ) = Field(default=None, max_length=200, description="Ids of the messages to mark read.")
     all: bool = Field(default=False, description="Mark every unread message read instead.")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import inspect
+import json
 import logging
 import typing
 from collections.abc import Awaitable, Callable
@@ -12,10 +13,12 @@ from mcp.server.context import CallNext, HandlerResult, ServerRequestContext
 from mcp.server.mcpserver import Context, MCPServer
 from mcp.server.mcpserver.exceptions import ToolError
 from mcp_types import CallToolResult, TextContent, ToolAnnotations
-from pydantic import BaseModel, Field, ValidationError
+from pydantic import BaseModel, PlainValidator, ValidationError
 from pydantic.fields import FieldInfo
 
 from mcp_server_jobs.errors import JobsError
+from mcp_server_jobs.server.explain import explain
+from mcp_server_jobs.server.schemas import input_schema
 
 RequestT = TypeVar("RequestT", bound=BaseModel)
 Handler = Callable[[Context, RequestT], Awaitable[Any]]
@@ -23,28 +26,27 @@ Handler = Callable[[Context, RequestT], Awaitable[Any]]
 log = logging.getLogger(__name__)
 
 
-def _parameter(name: str, info: Any) -> inspect.Parameter:
-    """A keyword parameter carrying the model field's type, bounds, description and examples."""
-    described = Field(description=info.description or _inner_description(info.annotation), examples=info.examples)
-    annotation = Annotated[(info.annotation, *info.metadata, described)]
-    if info.is_required():
-        default: Any = inspect.Parameter.empty
-    elif info.default_factory is not None:
-        default = info.default_factory()
-    else:
-        default = info.default
-    return inspect.Parameter(name, inspect.Parameter.KEYWORD_ONLY, annotation=annotation, default=default)
+def _same(value: Any) -> Any:
+    return value
 
 
-def _inner_description(annotation: Any) -> str | None:
-    """The description of `Annotated[T, Field(description=...)] | None`, which pydantic leaves inside anyOf."""
-    for arm in typing.get_args(annotation):
-        for extra in getattr(arm, "__metadata__", ()):
-            if isinstance(extra, FieldInfo) and extra.description:
-                return extra.description
-        if isinstance(arm, type) and arm is not type(None) and arm.__doc__:
-            return arm.__doc__.strip().splitlines()[0]
-    return None
+def _parameter(name: str, info: FieldInfo) -> inspect.Parameter:
+    """A keyword parameter that lets any value through: the request model validates, in our words.
+
+    Text fields are typed `str` (but not checked) so the SDK does not read a JSON-looking
+    description as JSON; other values may arrive JSON-encoded in a string and are decoded.
+    """
+    annotation: Any = Annotated[str, PlainValidator(_same)] if _is_text(info.annotation) else Any
+    return inspect.Parameter(name, inspect.Parameter.KEYWORD_ONLY, annotation=annotation, default=None)
+
+
+def _is_text(annotation: Any) -> bool:
+    arms = [arm for arm in typing.get_args(annotation) if arm is not type(None)] or [annotation]
+    return all(arm is str or _is_annotated_str(arm) for arm in arms)
+
+
+def _is_annotated_str(annotation: Any) -> bool:
+    return typing.get_origin(annotation) is Annotated and typing.get_args(annotation)[0] is str
 
 
 def add_model_tool(
@@ -61,19 +63,21 @@ def add_model_tool(
 
     A `JobsError` becomes a tool error whose text the model reads; other exceptions stay masked.
     """
+    schema = input_schema(request_model)
 
     async def tool(ctx: Context, **arguments: Any) -> Any:
         # Nulls are "not given": the request's fields_set then says what the caller asked to change.
         given = {key: value for key, value in arguments.items() if value is not None}
         try:
             request = request_model.model_validate(given)
-            return await handler(ctx, request)
+            answer = await handler(ctx, request)
         except JobsError as exc:
             if exc.suggestion is None:
                 raise ToolError(str(exc)) from exc
             return _refusal(name, exc)
         except ValidationError as exc:
-            raise ToolError(_validation_text(exc)) from exc
+            raise ToolError(explain(exc, schema)) from exc
+        return _result(answer)
 
     context = inspect.Parameter("ctx", inspect.Parameter.POSITIONAL_OR_KEYWORD, annotation=Context)
     fields = [_parameter(field, info) for field, info in request_model.model_fields.items()]
@@ -81,7 +85,21 @@ def add_model_tool(
     tool.__signature__ = inspect.Signature([context, *fields], return_annotation=returns)  # type: ignore[attr-defined]
     tool.__name__ = name
     server.add_tool(tool, name=name, description=description, annotations=annotations)
+    # The SDK publishes the signature's schema, which says "anything" for every argument; publish the
+    # request model's own (MCPServer has no public way to give a tool its input schema).
+    registered = server._tool_manager.get_tool(name)  # pyright: ignore[reportPrivateUsage]
+    assert registered is not None
+    registered.parameters = schema
     guard.known[name] = frozenset(request_model.model_fields)
+
+
+def _result(answer: Any) -> Any:
+    """A model's answer as structured content, with the same JSON (compact, not indented) as its text."""
+    if not isinstance(answer, BaseModel):
+        return answer
+    data = answer.model_dump(mode="json", by_alias=True)
+    text = json.dumps(data, ensure_ascii=False, separators=(",", ":"))
+    return CallToolResult(content=[TextContent(type="text", text=text)], structured_content=data)
 
 
 class RefuseUnknownArguments:
@@ -129,11 +147,4 @@ def _refusal(name: str, exc: JobsError) -> CallToolResult:
         content=[TextContent(type="text", text=text)],
         structured_content={"error": str(exc), "suggestion": suggestion},
         is_error=True,
-    )
-
-
-def _validation_text(exc: ValidationError) -> str:
-    """Each problem as 'field: what is wrong'."""
-    return "; ".join(
-        f"{'.'.join(str(part) for part in error['loc']) or 'arguments'}: {error['msg']}" for error in exc.errors()
     )

@@ -1,0 +1,118 @@
+"""A validation error in our words: which argument, what is wrong with it, and what it accepts.
+
+pydantic's text names classes ("instance of ScheduleInput") and links to its docs; a model needs
+the argument's path, the problem, and the accepted form, which the published schema holds.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pydantic import ValidationError
+from pydantic_core import ErrorDetails
+
+_KINDS = {
+    "string": "a string",
+    "integer": "a whole number",
+    "number": "a number",
+    "boolean": "true or false",
+    "array": "a list",
+    "object": "an object",
+}
+_TYPE_ERRORS = {
+    "string_type": "string",
+    "int_type": "integer",
+    "int_parsing": "integer",
+    "int_from_float": "integer",
+    "float_type": "number",
+    "float_parsing": "number",
+    "bool_type": "boolean",
+    "bool_parsing": "boolean",
+    "list_type": "array",
+    "dict_type": "object",
+    "model_type": "object",
+    "model_attributes_type": "object",
+}
+
+
+def explain(exc: ValidationError, schema: dict[str, Any]) -> str:
+    """Each problem as 'path: what is wrong; what it takes', then that nothing was changed."""
+    return "; ".join(problem(error, schema) for error in exc.errors()) + ". Nothing was changed."
+
+
+def problem(error: ErrorDetails, schema: dict[str, Any], root: str = "") -> str:
+    """One validation problem as 'path: what is wrong; what it takes', read against the published `schema`.
+
+    Paths start at `root` ('jobs.invoices' in a jobs file); the tools' arguments have none.
+    """
+    path = [part for part in error["loc"] if isinstance(part, int) or not _is_arm_tag(str(part))]
+
+    def named(parts: list[str | int]) -> str:
+        return ".".join([root] * bool(root) + [str(part) for part in parts]) or "arguments"
+
+    where = named(path)
+    field = _field(schema, path)
+    kind, ctx, given = error["type"], error.get("ctx", {}), error.get("input")
+    if kind == "missing":
+        return f"{where} is required" + _about(field)
+    if kind == "extra_forbidden":
+        parent = _field(schema, path[:-1])
+        known = ", ".join(sorted(parent.get("properties", {})))
+        return f"{named(path[:-1])} has no field {path[-1]!r}; it takes: {known}"
+    if kind in ("enum", "literal_error"):
+        choices = field.get("enum") or _choices(str(ctx.get("expected", "")))
+        return f"{where}: {_shown(given)} is not one of {', '.join(map(str, choices))} (any case)"
+    if kind in _TYPE_ERRORS:
+        return f"{where} must be {_KINDS[_TYPE_ERRORS[kind]]}, not {_shown(given)}" + _about(field)
+    if kind == "string_too_short":
+        return f"{where} is empty; give at least {ctx.get('min_length', 1)} character(s)" + _about(field)
+    if kind == "string_too_long":
+        return f"{where} is {len(str(given))} characters long; at most {ctx.get('max_length')} characters"
+    if kind == "too_long":
+        return f"{where} has {ctx.get('actual_length')} items; at most {ctx.get('max_length')} items"
+    if kind == "too_short":
+        return f"{where} needs at least {ctx.get('min_length')} item(s)"
+    if kind in ("greater_than_equal", "greater_than", "less_than_equal", "less_than"):
+        return f"{where} is {_shown(given)}; {_bounds(field)}"
+    if kind in ("value_error", "assertion_error"):
+        return f"{where}: {ctx.get('error', error['msg'])}"
+    return f"{where}: {error['msg']}" + _about(field)
+
+
+def _is_arm_tag(part: str) -> bool:
+    """pydantic names union arms in the path ('function-before[...]', 'str', 'ScheduleInput')."""
+    return "[" in part or part in ("str", "int", "float", "list", "dict") or part[:1].isupper()
+
+
+def _field(schema: dict[str, Any], path: list[str | int]) -> dict[str, Any]:
+    """The published schema of the argument at `path` ({} when it has none)."""
+    node = schema
+    for part in path:
+        node = node.get("items", {}) if isinstance(part, int) else node.get("properties", {}).get(part, {})
+    return node
+
+
+def _about(field: dict[str, Any]) -> str:
+    text = field.get("description")
+    if not text:
+        return ""
+    examples = field.get("examples")
+    shown = f" e.g. {', '.join(_shown(example) for example in examples[:2])}" if examples else ""
+    return f" ({text.rstrip('.')}{';' if shown else ''}{shown})"
+
+
+def _bounds(field: dict[str, Any]) -> str:
+    low, high = field.get("minimum"), field.get("maximum")
+    if low is not None and high is not None:
+        return f"give a value from {low} to {high}"
+    return f"give at least {low}" if low is not None else f"give at most {high}"
+
+
+def _choices(expected: str) -> list[str]:
+    """pydantic's "'a', 'b' or 'c'" as ['a', 'b', 'c']."""
+    return [part.strip(" '") for part in expected.replace(" or ", ", ").split(",") if part.strip(" '")]
+
+
+def _shown(value: Any) -> str:
+    text = repr(value)
+    return text if len(text) <= 60 else text[:57] + "..."
