@@ -18,7 +18,7 @@ def input_schema(model: type[BaseModel]) -> dict[str, Any]:
     """`model`'s JSON schema without titles, null arms or `$defs`, refusing unknown properties."""
     schema = model.model_json_schema()
     defs = schema.pop("$defs", {})
-    compact = _walk(schema, defs)
+    compact: dict[str, Any] = _walk(schema, defs)
     compact["additionalProperties"] = False
     return compact
 
