@@ -11,7 +11,7 @@ from pathlib import Path
 
 import anyio
 
-from bench import http, install, scheduler, search, sessions
+from bench import http, install, scheduler, search, sessions, tokens
 
 TARGETS = {
     ("lateness", "p50_ms"): (20.0, "≤"),
@@ -26,6 +26,7 @@ TARGETS = {
     ("http", "p99_ms"): (100.0, "≤"),
     ("sessions", "second_round_growth_mb"): (10.0, "≤"),
     ("sessions", "expired_session_answers_404"): (1.0, "≥"),
+    ("context", "input_side_tokens"): (float(tokens.INPUT_BUDGET_TOKENS), "≤"),
 }
 
 
@@ -120,6 +121,20 @@ def render(results: dict[str, dict[str, float]], command: str) -> str:
         "|---|---|---|---|",
     ]
     lines += _rows({"install": results["install"]})
+    lines += [
+        "",
+        "## What the tools cost a model's context",
+        "",
+        "tools/list from `serve` over stdio, as compact JSON. The input side (every tool's name, description and "
+        "input schema) is what a client's model reads on every turn; tokens are estimated at "
+        f"{tokens.BYTES_PER_TOKEN} bytes each. Output schemas are listed too, though few clients show them to "
+        "the model. `job_create_answer_*`: the text and the structured content of one job_create answer (the "
+        "text is the same JSON, compact, for clients that read only text).",
+        "",
+        "| benchmark | measure | value | target |",
+        "|---|---|---|---|",
+    ]
+    lines += _rows({"context": results["context"]})
     return "\n".join(lines) + "\n"
 
 
@@ -141,6 +156,7 @@ def main() -> int:
     results["http"] = http.run()
     results["sessions"] = sessions.run()
     results["install"] = install.measure()
+    results["context"] = anyio.run(tokens.measure)
     command = "make bench" if not args.quick else "python -m bench.run --quick"
     text = render(results, command)
     args.output.write_text(text, encoding="utf-8")

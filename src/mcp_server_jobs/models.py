@@ -8,12 +8,13 @@ from __future__ import annotations
 
 import json
 import secrets
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from enum import StrEnum
 from typing import Annotated, Any
 from zoneinfo import ZoneInfo
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field
+from pydantic.json_schema import SkipJsonSchema
 
 from mcp_server_jobs.errors import InvalidInput
 from mcp_server_jobs.schedule import (
@@ -102,6 +103,9 @@ MAX_EVERY = timedelta(days=366)
 MAX_DELAY = timedelta(days=5 * 366)
 MIN_TIMEOUT = timedelta(seconds=1)
 MAX_TIMEOUT = timedelta(hours=24)
+SCHEDULE_TEXT_MAX = 200
+# Example dates in descriptions are next year's, so they never read as past.
+EXAMPLE_DAY = f"{date.today().year + 1}-01-15"
 # A run_at this far in the past is taken as "now" (clock skew between the client and this server).
 PAST_TOLERANCE = timedelta(seconds=60)
 
@@ -116,25 +120,17 @@ def _metadata_size(value: dict[str, Any]) -> dict[str, Any]:
     return value
 
 
-JobId = Annotated[
-    str,
-    Field(
-        min_length=1,
-        max_length=64,
-        description="A job id as returned by job_create.",
-        examples=["job_7f3k2m9q1x"],
-    ),
-]
+JobId = Annotated[str, Field(min_length=1, max_length=64, description="A job id, as job_create returned it.")]
 Title = Annotated[
     str,
-    Field(min_length=1, max_length=200, description="Short name of the job, shown in lists and the inbox."),
+    Field(min_length=1, max_length=200, description="Short name, shown in lists and the inbox."),
 ]
 Description = Annotated[
     str,
     Field(
         min_length=1,
         max_length=10_000,
-        description="What to do, in natural language: the agent's full instructions for each run.",
+        description="The agent's full instructions for each run, in plain words.",
     ),
 ]
 EndCondition = Annotated[
@@ -142,8 +138,8 @@ EndCondition = Annotated[
     Field(
         min_length=1,
         max_length=2_000,
-        description="ONGOING only (required there): the condition, judged after every run, that ends the job.",
-        examples=["The pricing page shows a price below $20/month"],
+        description="ONGOING only (required there): what must hold to end the job, judged after each run, "
+        "e.g. 'the price is below $20'.",
     ),
 ]
 DedupKey = Annotated[
@@ -151,20 +147,17 @@ DedupKey = Annotated[
     Field(
         min_length=1,
         max_length=200,
-        description="Idempotency key: creating again with the same key returns the live job instead of a copy.",
+        description="Creating again with the same key returns the live job, not a copy.",
     ),
 ]
 Metadata = Annotated[
     dict[str, Any],
-    Field(description=f"Free JSON object returned as given (at most {MAX_METADATA_BYTES} bytes)."),
+    Field(description=f"Any JSON object, returned as given (at most {MAX_METADATA_BYTES} bytes)."),
     AfterValidator(_metadata_size),
 ]
 DependsOn = Annotated[
     list[JobId],
-    Field(
-        max_length=20,
-        description="Ids of jobs that must COMPLETE first; their outputs are given to this job's runs.",
-    ),
+    Field(max_length=20, description="Ids of jobs that must COMPLETE first; their outputs go to this job's runs."),
 ]
 Reason = Annotated[str, Field(max_length=500, description="Why, in a few words; shown as the status reason.")]
 
@@ -174,9 +167,9 @@ class Entity(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    name: str = Field(min_length=1, max_length=200, description="Its name, e.g. 'Acme Corp'.")
-    kind: str | None = Field(default=None, max_length=50, description="What it is: person, company, url, product...")
-    details: str | None = Field(default=None, max_length=2_000, description="Anything useful about it.")
+    name: str = Field(min_length=1, max_length=200, description="Its name.")
+    kind: str | None = Field(default=None, max_length=50, description="person, company, url, product...")
+    details: str | None = Field(default=None, max_length=2_000, description="Anything useful.")
 
 
 class RunLimits(BaseModel):
@@ -189,22 +182,15 @@ class RunLimits(BaseModel):
     max_requests: int | None = Field(default=None, ge=1, le=1_000, description="Model requests per run (default 50).")
 
 
-Entities = Annotated[list[Entity], Field(max_length=50, description="People, companies, pages the job is about.")]
+Entities = Annotated[
+    list[Entity], Field(max_length=50, description="People, companies, pages the job is about: names or objects.")
+]
 
 DurationValue = Annotated[
-    str | float,
-    Field(
-        description="A duration: '90s', '30m', '2h', '3d', '1w', '1h30m', ISO 8601 'PT30M' / 'P3D', or seconds.",
-        examples=["30m", "1d"],
-    ),
+    str | float, Field(description="A duration: '90s', '30m', '2h', '3d', '1w', '1h30m', 'PT30M', or seconds.")
 ]
 DateTimeText = Annotated[
-    str,
-    Field(
-        max_length=64,
-        description="ISO 8601 datetime; without an offset it is read in the schedule's timezone.",
-        examples=["2026-11-23T09:00:00", "2026-11-23T09:00:00+01:00"],
-    ),
+    str, Field(max_length=64, description="ISO 8601 datetime; without an offset it is read in the schedule's timezone.")
 ]
 
 
@@ -215,40 +201,36 @@ class ScheduleInput(BaseModel):
 
     run_at: DateTimeText | None = Field(
         default=None,
-        description="ONE_OFF: when to run. RECURRING/ONGOING: the first run. SCHEDULED: not before this.",
+        description=f"ISO 8601, e.g. '{EXAMPLE_DAY}T09:00', read in `timezone`. ONE_OFF: when to run; "
+        "others: the first run.",
     )
     delay: DurationValue | None = Field(
         default=None,
-        description="Instead of run_at: how long from now, e.g. '2h' or '3d'; with depends_on, how long after "
-        "the dependencies complete.",
+        description="Instead of run_at: how long from now (with depends_on: after they complete), e.g. '3d'.",
     )
     cron: str | None = Field(
         default=None,
         max_length=120,
-        description=(
-            "SCHEDULED (or ONGOING): cron 'minute hour day-of-month month day-of-week' read in `timezone`; "
-            "6 fields put seconds first; @hourly @daily @weekly @monthly @yearly."
-        ),
-        examples=["0 9 * * 1", "30 8 * * 1-5", "@daily"],
+        description="SCHEDULED/ONGOING: 'minute hour day-of-month month day-of-week', e.g. '0 9 * * 1' "
+        "(Mondays 09:00); @daily, @weekly...",
     )
     every: DurationValue | None = Field(
-        default=None, description="RECURRING / ONGOING: time between runs, at least 1s, e.g. '1h' or '1d'."
+        default=None, description="RECURRING/ONGOING: time between runs, e.g. '1h', '1d'."
     )
     timezone: str | None = Field(
-        default=None,
-        max_length=64,
-        description="IANA timezone, e.g. 'Europe/Paris'. Default: the server's timezone.",
-        examples=["Europe/Paris", "America/New_York", "UTC"],
+        default=None, max_length=64, description="IANA name, e.g. 'Europe/Paris'. Default: the server's."
     )
     end_at: DateTimeText | None = Field(
-        default=None, description="No run starts after this time. ONGOING default: 30 days after the start."
+        default=None, description="No run starts after this. ONGOING default: 30 days after the start."
     )
     max_runs: int | None = Field(
-        default=None, ge=1, le=100_000, description="Stop after this many runs. ONGOING default: 100."
+        default=None, ge=1, le=100_000, description="At most this many runs. ONGOING default: 100."
     )
     timeout: DurationValue | None = Field(
-        default=None, description="How long one run may take before it is stopped and retried (default 10m)."
+        default=None, description="A run's time limit before it is stopped and retried (default 10m)."
     )
+    # The schedule written as one string ('every monday at 9am'); build_schedule reads it for the job's type.
+    text: SkipJsonSchema[str | None] = Field(default=None, max_length=SCHEDULE_TEXT_MAX)
 
 
 def _bad(message: str) -> InvalidInput:

@@ -59,7 +59,8 @@ ACCEPTED: list[tuple[str, str, dict[str, Any], Check]] = [
     ("JSON-looking description kept as text", "job_create",
      {**BASE, "schedule": WEEKLY, "description": '{"steps": ["list", "remind"]}'},
      lambda job, _: job["description"] == '{"steps": ["list", "remind"]}'),
-    ("null inside limits", "job_create", {**BASE, "schedule": WEEKLY, "limits": {"max_tokens": None, "max_requests": 5}},
+    ("null inside limits", "job_create",
+     {**BASE, "schedule": WEEKLY, "limits": {"max_tokens": None, "max_requests": 5}},
      lambda job, _: job["limits"]["max_requests"] == 5),
     ("id with spaces around it", "job_retrieval_by_id", {"job_id": "  FIRST\n"}, lambda job, first: job["id"] == first),
     ("keywords as a list", "job_retrieval_by_keywords", {"keywords": ["unpaid", "invoices"], "match": "ALL"},
@@ -69,7 +70,8 @@ ACCEPTED: list[tuple[str, str, dict[str, Any], Check]] = [
      lambda found, first: [hit["id"] for hit in found["results"]] == [first]),
     ("statuses in one string", "job_retrieval_semantic", {"query": "invoices", "status": "PAUSED, completed"},
      lambda found, _: found["results"] == []),
-    ("a number as text", "inbox_list", {"limit": "5", "unread_only": "false"}, lambda inbox, _: inbox["results"] == [] and inbox["unread_count"] == 0),
+    ("a number as text", "inbox_list", {"limit": "5", "unread_only": "false"},
+     lambda inbox, _: inbox["results"] == [] and inbox["unread_count"] == 0),
     ("notify in mixed case", "job_update", {"job_id": "FIRST", "notify": "On_Completion"},
      lambda job, _: job["notify"] == "on_completion"),
 ]  # fmt: skip
@@ -91,7 +93,7 @@ REFUSED: list[tuple[str, str, dict[str, Any], str]] = [
     ("unknown type", "job_create", {**BASE, "job_type": "daily"},
      "job_type: 'daily' is not one of ONE_OFF, SCHEDULED, RECURRING, ONGOING (any case)"),
     ("missing title", "job_create", {key: value for key, value in BASE.items() if key != "title"},
-     "title is required (Short name of the job, shown in lists and the inbox)"),
+     "title is required (Short name, shown in lists and the inbox)"),
     ("misspelt schedule field", "job_create", {**BASE, "schedule": {"crom": "0 9 * * 1"}},
      "schedule has no field 'crom'; it takes: cron, delay, end_at, every, max_runs, run_at, timeout, timezone"),
     ("schedule as a number", "job_create", {**BASE, "schedule": 9}, "schedule must be an object, not 9"),
@@ -152,3 +154,11 @@ async def test_a_result_text_is_its_structured_content_once_compact(connect: Con
     text = result.content[0].text  # type: ignore[union-attr]
     assert "\n" not in text
     assert json.loads(text) == result.structured_content
+
+
+async def test_the_tools_cost_a_model_at_most_3k_tokens_to_read(connect: ConnectFn) -> None:
+    async with connect() as client:
+        tools = (await client.list_tools()).tools
+    read = [{"name": t.name, "description": t.description, "inputSchema": t.input_schema} for t in tools]
+    # About 4 bytes a token for English and JSON (bench/tokens.py measures it in BENCHMARKS.md).
+    assert len(json.dumps(read, separators=(",", ":")).encode()) <= 3000 * 4

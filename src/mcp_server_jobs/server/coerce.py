@@ -67,3 +67,8 @@ def joined_words(value: Any) -> Any:
 def trimmed(value: Any) -> Any:
     """A before-validator: an id copied with spaces around it is the id."""
     return value.strip() if isinstance(value, str) else value
+
+
+def spelled_schedule(value: Any) -> Any:
+    """A before-validator: a schedule written as one string is kept whole, for the job's type to read."""
+    return {"text": value} if isinstance(value, str) else value

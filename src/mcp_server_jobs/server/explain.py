@@ -11,6 +11,8 @@ from typing import Any
 from pydantic import ValidationError
 from pydantic_core import ErrorDetails
 
+from mcp_server_jobs.server.schemas import object_forms
+
 _KINDS = {
     "string": "a string",
     "integer": "a whole number",
@@ -56,8 +58,8 @@ def problem(error: ErrorDetails, schema: dict[str, Any], root: str = "") -> str:
     if kind == "missing":
         return f"{where} is required" + _about(field)
     if kind == "extra_forbidden":
-        parent = _field(schema, path[:-1])
-        known = ", ".join(sorted(parent.get("properties", {})))
+        forms = object_forms(_field(schema, path[:-1]))
+        known = ", ".join(sorted(forms[0]["properties"] if forms else ()))
         return f"{named(path[:-1])} has no field {path[-1]!r}; it takes: {known}"
     if kind in ("enum", "literal_error"):
         choices = field.get("enum") or _choices(str(ctx.get("expected", "")))
@@ -88,7 +90,11 @@ def _field(schema: dict[str, Any], path: list[str | int]) -> dict[str, Any]:
     """The published schema of the argument at `path` ({} when it has none)."""
     node = schema
     for part in path:
-        node = node.get("items", {}) if isinstance(part, int) else node.get("properties", {}).get(part, {})
+        if isinstance(part, int):
+            node = node.get("items", {})
+        else:
+            forms = object_forms(node)
+            node = forms[0]["properties"].get(part, {}) if forms else {}
     return node
 
 

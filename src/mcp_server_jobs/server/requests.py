@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, ClassVar, Literal
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, model_validator
 
 from mcp_server_jobs.errors import InvalidInput, Suggestion
 from mcp_server_jobs.models import (
+    EXAMPLE_DAY,
+    SCHEDULE_TEXT_MAX,
     DedupKey,
     DependsOn,
     Description,
@@ -23,21 +25,36 @@ from mcp_server_jobs.models import (
     ScheduleInput,
     Title,
 )
-from mcp_server_jobs.server.coerce import entity_list, enum_named, joined_words, trimmed, words_list
+from mcp_server_jobs.server.coerce import entity_list, enum_named, joined_words, spelled_schedule, trimmed, words_list
 
 Id = Annotated[JobId, BeforeValidator(trimmed)]
 Kind = Annotated[JobType, BeforeValidator(enum_named(JobType))]
 When = Annotated[Notify, BeforeValidator(enum_named(Notify))]
 Ids = Annotated[DependsOn, BeforeValidator(words_list)]
 Names = Annotated[Entities, BeforeValidator(entity_list)]
+SCHEDULE_FORMS = (
+    "Or one string: a cron ('0 9 * * 1'), 'every 2h', 'every monday at 9am', 'weekdays at 8:30', "
+    f"'in 30 minutes', 'tomorrow at 9am', '{EXAMPLE_DAY} 09:00'; read in the server's timezone."
+)
+
+
+def _text_arm(schema: dict[str, Any]) -> None:
+    """Publish the string form beside the object form of a schedule."""
+    arms = schema.pop("anyOf", None) or [{"$ref": schema.pop("$ref")}]
+    schema["anyOf"] = [{"type": "string", "maxLength": SCHEDULE_TEXT_MAX, "description": SCHEDULE_FORMS}, *arms]
+
+
+Schedule = Annotated[ScheduleInput, BeforeValidator(spelled_schedule), Field(json_schema_extra=_text_arm)]
 
 StatusFilter = Annotated[
-    list[Annotated[JobStatus, BeforeValidator(enum_named(JobStatus))]] | None,
+    Annotated[list[Annotated[JobStatus, BeforeValidator(enum_named(JobStatus))]], Field(max_length=9)] | None,
     BeforeValidator(words_list),
-    Field(max_length=9, description="Only jobs in these statuses. Default: all but ARCHIVED."),
+    Field(description="Only jobs in these statuses. Default: all but ARCHIVED."),
 ]
 TypeFilter = Annotated[
-    list[Kind] | None, BeforeValidator(words_list), Field(max_length=4, description="Only jobs of these types.")
+    Annotated[list[Kind], Field(max_length=4)] | None,
+    BeforeValidator(words_list),
+    Field(description="Only jobs of these types."),
 ]
 
 
@@ -45,31 +62,28 @@ class Request(BaseModel):
     """Base of the tool argument models: unknown arguments are refused, not ignored."""
 
     model_config = ConfigDict(extra="forbid")
+    # The tool whose schema describes the same fields (tools/list then says it once).
+    described_by: ClassVar[type[BaseModel] | None] = None
 
 
 class JobCreateRequest(Request):
     title: Title
     description: Description
     job_type: Kind = Field(
-        description=(
-            "ONE_OFF: run once (now, at run_at, or after delay). SCHEDULED: on a calendar (cron). "
-            "RECURRING: every fixed interval. ONGOING: check every interval (or cron) until end_condition holds."
-        )
+        description="ONE_OFF: once. SCHEDULED: on calendar times (cron). RECURRING: every interval. "
+        "ONGOING: every interval (or cron) until end_condition holds."
     )
-    schedule: ScheduleInput = Field(
+    schedule: Schedule = Field(
         default_factory=ScheduleInput,
-        description="When it runs. Omit for a ONE_OFF that should run now.",
-        examples=[{"cron": "0 9 * * 1", "timezone": "Europe/Paris"}, {"delay": "3d"}, {"every": "1h"}],
+        description="When it runs, as an object or one string. Omit for a ONE_OFF that should run now.",
     )
     end_condition: EndCondition | None = None
     depends_on: Ids = Field(default_factory=list)
     related_entities: Names = Field(default_factory=list)
     notify: When = Field(
         default=Notify.AUTO,
-        description=(
-            "auto: report when the run found something worth reading; always: every run; "
-            "on_completion: only when the job ends; never: keep results in the run history only."
-        ),
+        description="When a run reports to the inbox. auto: when it found something worth reading; always; "
+        "on_completion: when the job ends; never.",
     )
     metadata: Metadata = Field(default_factory=dict)
     limits: RunLimits | None = Field(default=None, description="A budget for each run: tokens, tool calls, requests.")
@@ -85,8 +99,7 @@ class KeywordSearchRequest(Request):
     keywords: Annotated[str, BeforeValidator(joined_words)] = Field(
         min_length=1,
         max_length=500,
-        description="Words to look for in titles, descriptions, end conditions and entities (plain words; no syntax).",
-        examples=["invoice acme"],
+        description="Plain words to find in titles, descriptions, end conditions and entities.",
     )
     match: Annotated[Literal["any", "all"], BeforeValidator(enum_named(("any", "all")))] = Field(
         default="any", description="any: a job with any word; all: every word."
@@ -97,11 +110,12 @@ class KeywordSearchRequest(Request):
 
 
 class SemanticSearchRequest(Request):
+    described_by = KeywordSearchRequest
+
     query: str = Field(
         min_length=1,
         max_length=1_000,
         description="What the job is about, in the user's words.",
-        examples=["that thing about chasing unpaid bills"],
     )
     status: StatusFilter = None
     job_type: TypeFilter = None
@@ -114,14 +128,16 @@ _STATUS_TOOLS = {"PAUSED": ("job_pause", "To pause it"), "CANCELLED": ("job_canc
 
 
 class JobUpdateRequest(Request):
+    described_by = JobCreateRequest
+
     job_id: Id
     title: Title | None = None
     description: Description | None = None
-    schedule: ScheduleInput | None = Field(
+    schedule: Schedule | None = Field(
         default=None,
         description=(
-            "Fields given replace those of the current schedule; others are kept (a past start is dropped). "
-            "next_run_at is recomputed from now."
+            "The fields of job_create's schedule; those given replace the current ones, others are kept "
+            "(a past start is dropped). next_run_at is recomputed from now."
         ),
     )
     end_condition: EndCondition | None = None
@@ -129,7 +145,9 @@ class JobUpdateRequest(Request):
     related_entities: Names | None = None
     notify: When | None = None
     metadata: Metadata | None = None
-    limits: RunLimits | None = Field(default=None, description="A new budget for each run (replaces the old one).")
+    limits: RunLimits | None = Field(
+        default=None, description="A new budget for each run, as in job_create (replaces the old one)."
+    )
     status: Annotated[Literal["ACTIVE", "COMPLETED", "ARCHIVED"], BeforeValidator(enum_named(_SETTABLE))] | None = (
         Field(
             default=None,

@@ -14,13 +14,36 @@ from pydantic import BaseModel
 _NOISE = frozenset({"title"})
 
 
-def input_schema(model: type[BaseModel]) -> dict[str, Any]:
-    """`model`'s JSON schema without titles, null arms or `$defs`, refusing unknown properties."""
+def input_schema(model: type[BaseModel], described_by: type[BaseModel] | None = None) -> dict[str, Any]:
+    """`model`'s JSON schema without titles, null arms or `$defs`, refusing unknown properties.
+
+    With `described_by` (another tool's arguments, in the same tools/list), the descriptions that
+    schema already gives for the same fields are left out here.
+    """
     schema = model.model_json_schema()
     defs = schema.pop("$defs", {})
     compact: dict[str, Any] = _walk(schema, defs)
     compact["additionalProperties"] = False
+    if described_by is not None:
+        for name, field in compact["properties"].items():
+            _drop_repeats(field, input_schema(described_by)["properties"].get(name, {}))
     return compact
+
+
+def _drop_repeats(node: dict[str, Any], other: dict[str, Any]) -> None:
+    if node.get("description") == other.get("description"):
+        node.pop("description", None)
+    for name, part in node.get("properties", {}).items():
+        _drop_repeats(part, other.get("properties", {}).get(name, {}))
+    for arm, other_arm in zip(node.get("anyOf", []), other.get("anyOf", []), strict=False):
+        _drop_repeats(arm, other_arm)
+    if isinstance(node.get("items"), dict):
+        _drop_repeats(node["items"], other.get("items", {}))
+
+
+def object_forms(node: dict[str, Any]) -> list[dict[str, Any]]:
+    """The object schemas `node` accepts: itself, or its `anyOf` arms that have properties."""
+    return [form for form in [node, *node.get("anyOf", [])] if "properties" in form]
 
 
 def _walk(node: Any, defs: dict[str, Any]) -> Any:
@@ -30,7 +53,8 @@ def _walk(node: Any, defs: dict[str, Any]) -> Any:
         return node
     if "$ref" in node:
         target = defs[node["$ref"].rsplit("/", 1)[-1]]
-        # The field's own description and examples say more than the model's docstring.
+        # The field's description says what it is for; the class docstring is written for us, not the model.
+        target = {key: value for key, value in target.items() if key != "description"}
         node = {**target, **{key: value for key, value in node.items() if key != "$ref"}}
     out: dict[str, Any] = {}
     for key, value in node.items():

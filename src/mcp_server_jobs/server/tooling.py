@@ -63,7 +63,7 @@ def add_model_tool(
 
     A `JobsError` becomes a tool error whose text the model reads; other exceptions stay masked.
     """
-    schema = input_schema(request_model)
+    schema = input_schema(request_model, getattr(request_model, "described_by", None))
 
     async def tool(ctx: Context, **arguments: Any) -> Any:
         # Nulls are "not given": the request's fields_set then says what the caller asked to change.

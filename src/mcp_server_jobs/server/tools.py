@@ -167,21 +167,15 @@ DESTRUCTIVE = ToolAnnotations(read_only_hint=False, destructive_hint=True, idemp
 
 CREATE_DESCRIPTION = """\
 Create a background job that runs while the chat is closed; results land in the user's inbox.
-
-Pick job_type from the request:
-- "research these 50 companies, report by morning" → ONE_OFF,
-  schedule {"run_at": "2026-11-23T07:00:00"} (or omit schedule to start now)
-- "remind me every Monday about pending invoices" → SCHEDULED,
-  schedule {"cron": "0 9 * * 1", "timezone": "Europe/Paris"}
-- "check the build every 6 hours" → RECURRING, schedule {"every": "6h"}
-- "watch this pricing page and tell me when it changes" → ONGOING, schedule {"every": "1h"},
-  end_condition "the price differs from $29"
-- "send the proposal, follow up in 3 days if no reply, then escalate" → three jobs: the proposal
-  (ONE_OFF); the follow-up (ONE_OFF, schedule {"delay": "3d"}, depends_on [proposal id]);
-  the escalation (depends_on [follow-up id])
-Confirm the returned schedule_text and next_runs with the user. Pass dedup_key when you might
-send the same call twice. Tell the user about any `warnings`; if `similar_jobs` is not empty,
-ask whether the new job repeats one of them before leaving both."""
+Pick job_type and schedule from the request:
+- "research these companies by morning": ONE_OFF, schedule "tomorrow at 7am" (omit it to start now)
+- "remind me every Monday about invoices": SCHEDULED, schedule "every monday at 9am" or {"cron": "0 9 * * 1"}
+- "check the build every 6 hours": RECURRING, schedule "every 6h"
+- "tell me when this page's price changes": ONGOING, schedule "every 1h", end_condition "the price is not $29"
+- "send the proposal, follow up in 3 days": two ONE_OFF jobs, the second with depends_on [first id] and
+  schedule "in 3 days" (counted from when the first completes)
+Confirm schedule_text and next_runs with the user. Pass dedup_key when a call may be repeated. Tell the
+user any `warnings`, and ask about `similar_jobs` before keeping both."""
 
 TOOLS: list[tuple[str, Any, Any, ToolAnnotations, str]] = [
     (
@@ -197,9 +191,7 @@ TOOLS: list[tuple[str, Any, Any, ToolAnnotations, str]] = [
         job_retrieval_semantic,
         READ,
         "Find the user's jobs by what they are about, in the user's words, even with none of the job's words "
-        "(e.g. 'that thing about chasing unpaid bills'). Ranks by meaning and by shared words together; each "
-        "result says which matched. `mode` is 'lexical' (with a warning) when meaning-based ranking is "
-        "unavailable.",
+        "('that thing about chasing unpaid bills'). Each result says whether meaning or words matched.",
     ),
     (
         "job_retrieval_by_id",
@@ -221,18 +213,17 @@ TOOLS: list[tuple[str, Any, Any, ToolAnnotations, str]] = [
         JobUpdateRequest,
         job_update,
         IDEMPOTENT,
-        "Change a job: any of title, description, schedule (fields given replace the old ones), end_condition, "
-        "depends_on, related_entities, notify, metadata; and/or status: ACTIVE (resume a PAUSED job, unblock a "
-        "BLOCKED one, retry a FAILED one), COMPLETED (an ONGOING job's goal was met), ARCHIVED (hide a finished job). "
-        "The next run is recomputed; an interval keeps its rhythm (a new `every` counts from its latest occurrence).",
+        "Change a job's fields (those given, as in job_create) and/or its status. The next run is recomputed; an "
+        "interval keeps its rhythm (a new `every` counts from the latest occurrence). To pause or cancel, use "
+        "job_pause or job_cancel.",
     ),
     (
         "job_pause",
         JobStatusRequest,
         job_pause,
         IDEMPOTENT,
-        "Pause a job: it stops being scheduled until job_update sets status ACTIVE (then it continues from now, "
-        "without a burst of missed runs). A run in progress finishes first.",
+        "Pause a job until job_update sets status ACTIVE; it then goes on from now, without a burst of missed "
+        "runs. A run in progress finishes first.",
     ),
     (
         "job_cancel",
@@ -246,9 +237,8 @@ TOOLS: list[tuple[str, Any, Any, ToolAnnotations, str]] = [
         JobRunNowRequest,
         job_run_now,
         WRITE,
-        "Run a job once right now, outside its schedule, to try it out: its next scheduled run and run count stay "
-        "as they are (a ONE_OFF that succeeds is done). Works on ACTIVE and PAUSED jobs. Returns at once with the "
-        "run id; job_retrieval_by_id shows the run's outcome and output when it ends.",
+        "Run an ACTIVE or PAUSED job once now, outside its schedule (which stays as it is; a ONE_OFF that "
+        "succeeds is done). Returns at once; job_retrieval_by_id shows the run's outcome when it ends.",
     ),
     (
         "inbox_list",
