@@ -7,9 +7,11 @@ datetimes are read and how times are shown.
 
 from __future__ import annotations
 
+import math
 import re
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
+from typing import NamedTuple
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from croniter import croniter
@@ -30,14 +32,23 @@ _ISO = re.compile(
     r"(?:T(?:(?P<h>\d+(?:\.\d+)?)H)?(?:(?P<m>\d+(?:\.\d+)?)M)?(?:(?P<s>\d+(?:\.\d+)?)S)?)?$"
 )
 _DURATION_HELP = "write e.g. '90s', '30m', '2h', '3d', '1w', '1h30m', ISO 8601 'PT30M' / 'P3D', or a number of seconds"
+# Longer than any schedule field takes (each has its own, smaller bound), short enough that adding it to
+# any accepted datetime stays inside the calendar.
+MAX_DURATION = timedelta(days=36_600)
+# The datetimes accepted: far enough from datetime's limits that a timezone shift, a default end
+# (+30 days) or a few intervals of up to 366 days never overflow.
+EARLIEST = datetime(1900, 1, 1, tzinfo=UTC)
+LATEST = datetime(9000, 1, 1, tzinfo=UTC)
 
 
 def parse_duration(value: str | float, *, field: str = "duration") -> timedelta:
     """Read a duration: '90s', '30m', '2h', '3d', '1w', '1h30m', ISO 'PT30M' / 'P3D', or seconds."""
     if isinstance(value, bool):
-        raise ValueError(f"{field}: {value!r} is not a duration; {_DURATION_HELP}")
+        raise ValueError(f"{field}: {_shown(value)} is not a duration; {_DURATION_HELP}")
     if isinstance(value, int | float):
-        seconds = float(value)
+        # float() of an int past 1e308 raises OverflowError; anything that large is too long anyway.
+        too_big = isinstance(value, int) and abs(value) > 10**15
+        seconds = (math.inf if value > 0 else -math.inf) if too_big else float(value)
     else:
         text = value.strip().lower()
         if re.fullmatch(r"\d+(?:\.\d+)?", text):
@@ -46,15 +57,28 @@ def parse_duration(value: str | float, *, field: str = "duration") -> timedelta:
             seconds = 0.0
             for number, unit in _SHORT_PART.findall(text):
                 if unit not in _UNIT_SECONDS:
-                    raise ValueError(f"{field}: unknown unit {unit!r} in {value!r}; {_DURATION_HELP}")
+                    raise ValueError(f"{field}: unknown unit {unit!r} in {_shown(value)}; {_DURATION_HELP}")
                 seconds += float(number) * _UNIT_SECONDS[unit]
         elif text.startswith("p"):
             seconds = _iso_seconds(text.upper(), value, field)
         else:
-            raise ValueError(f"{field}: {value!r} is not a duration; {_DURATION_HELP}")
+            raise ValueError(f"{field}: {_shown(value)} is not a duration; {_DURATION_HELP}")
+    if math.isnan(seconds):
+        raise ValueError(f"{field}: {_shown(value)} is not a number of seconds; {_DURATION_HELP}")
     if seconds < 0:
-        raise ValueError(f"{field}: {value!r} is negative; durations count forward, e.g. '30m'")
+        raise ValueError(f"{field}: {_shown(value)} is negative; durations count forward, e.g. '30m'")
+    if seconds > MAX_DURATION.total_seconds():
+        raise ValueError(
+            f"{field}: {_shown(value)} is too long; the longest duration accepted is "
+            f"'{MAX_DURATION.days}d' (about 100 years)"
+        )
     return timedelta(seconds=seconds)
+
+
+def _shown(value: object) -> str:
+    """`value` as written, cut short: an overlong number is echoed as its first digits."""
+    text = repr(value)
+    return text if len(text) <= 40 else text[:30] + f"... ({len(text)} characters)"
 
 
 def _iso_seconds(text: str, value: str, field: str) -> float:
@@ -62,10 +86,10 @@ def _iso_seconds(text: str, value: str, field: str) -> float:
     if match is None or text in ("P", "PT") or text.endswith("T"):
         if any(unit in text[1:].split("T", 1)[0] for unit in "YM"):
             raise ValueError(
-                f"{field}: {value!r} uses years or months, whose length varies; use days ('P30D') "
+                f"{field}: {_shown(value)} uses years or months, whose length varies; use days ('P30D') "
                 "or a cron schedule instead"
             )
-        raise ValueError(f"{field}: {value!r} is not a duration; {_DURATION_HELP}")
+        raise ValueError(f"{field}: {_shown(value)} is not a duration; {_DURATION_HELP}")
     return sum(float(v) * _UNIT_SECONDS[k] for k, v in match.groupdict().items() if v)
 
 
@@ -126,7 +150,16 @@ def parse_datetime(value: str, tz: ZoneInfo, *, field: str = "datetime") -> date
         ) from exc
     if parsed.tzinfo is None:
         parsed = parsed.replace(tzinfo=tz)
-    return parsed.astimezone(UTC)
+    try:
+        instant = parsed.astimezone(UTC)
+    except OverflowError:
+        instant = None
+    if instant is None or not EARLIEST <= instant < LATEST:
+        raise ValueError(
+            f"{field}: {value!r} is outside the dates accepted, {EARLIEST:%Y-%m-%d} to "
+            f"{LATEST - timedelta(days=1):%Y-%m-%d} (UTC)"
+        )
+    return instant
 
 
 def format_local(when: datetime, tz: ZoneInfo) -> str:
@@ -149,6 +182,10 @@ _CRON_HELP = (
     "use 5 fields 'minute hour day-of-month month day-of-week' (e.g. '0 9 * * 1' = Mondays at 09:00), "
     "6 fields with seconds first ('30 0 9 * * *'), or @hourly/@daily/@weekly/@monthly/@yearly"
 )
+_DAYS = ["Sunday", "Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday"]
+_DAY_NAMES = {d[:3].lower(): i for i, d in enumerate(_DAYS)}
+_MONTHS = ["January", "February", "March", "April", "May", "June", "July", "August", "September",
+           "October", "November", "December"]  # fmt: skip
 _CRON_CHECK_FROM = datetime(2000, 1, 1, tzinfo=UTC)  # a leap year, so Feb 29 schedules are valid
 
 
@@ -172,7 +209,83 @@ def normalize_cron(expr: str) -> str:
     except (CroniterError, ValueError, KeyError) as exc:
         reason = "it never matches a real date" if "find next date" in str(exc) else str(exc)
         raise ValueError(f"cron {expr!r} is not valid ({reason}); {_CRON_HELP}") from exc
+    for field, spec in zip(_CRON_FIELDS[-len(fields) :], fields, strict=True):
+        for part in spec.lower().split(","):
+            problem = _cron_part_problem(part, field)
+            if problem:
+                raise ValueError(f"cron {expr!r}: {problem}")
     return text
+
+
+class _CronField(NamedTuple):
+    name: str
+    low: int
+    high: int  # the highest value that fires; day-of-week also takes 7 for Sunday
+    unit: str  # the `every` unit for the same spacing, '' where none is exact
+    names: dict[str, int]
+
+
+_CRON_FIELDS = (
+    _CronField("second", 0, 59, "s", {}),
+    _CronField("minute", 0, 59, "m", {}),
+    _CronField("hour", 0, 23, "h", {}),
+    _CronField("day-of-month", 1, 31, "d", {}),
+    _CronField("month", 1, 12, "", {m[:3].lower(): i + 1 for i, m in enumerate(_MONTHS)}),
+    _CronField("day-of-week", 0, 6, "d", {d[:3].lower(): i for i, d in enumerate(_DAYS)}),
+)
+_CRON_PART = re.compile(r"^(?P<start>\*|[0-9a-z]+)(?:-(?P<end>[0-9a-z]+))?(?:/(?P<step>\d+))?$")
+
+
+def _cron_value(token: str, field: _CronField) -> int | None:
+    if token.isdigit():
+        return int(token)
+    return field.names.get(token)
+
+
+def _cron_part_problem(part: str, field: _CronField) -> str | None:
+    """Why one comma-separated part of a cron field would not fire as it reads; None when it would."""
+    match = _CRON_PART.fullmatch(part)
+    if match is None:
+        return None  # L, W, # and ? forms: croniter has checked them
+    start_text, end_text, step_text = match.group("start", "end", "step")
+    start = field.low if start_text == "*" else _cron_value(start_text, field)
+    end = _cron_value(end_text, field) if end_text else field.high if start_text == "*" or step_text else start
+    if start is None or end is None:
+        return None
+    if start > end:
+        named = {v: k for k, v in field.names.items()} if start_text.isalpha() else {}
+        high, low = named.get(field.high, str(field.high)), named.get(field.low, str(field.low))
+        wrap = f"{start_text}-{high},{low}-{end_text}"
+        if field.name == "day-of-week" and end == 0:
+            wrap = f"{start_text}-7"
+        return (
+            f"the {field.name} range {start_text}-{end_text} runs backwards; write it from low to high "
+            f"('{end_text}-{start_text}'), or as two parts to wrap around ('{wrap}')"
+        )
+    step = int(step_text) if step_text else 1
+    if step > end - start + 1:
+        span = f"its {end - start + 1} values" if start_text == "*" else f"the range {start}-{end}"
+        instead = f"write '{start}' if that is what you mean"
+        if field.unit:
+            noun = field.name.split("-")[0]
+            instead += f", or for every {step} {noun}s use job_type RECURRING with every='{step}{field.unit}'"
+        return (
+            f"the step {step} in the {field.name} field is larger than {span}, so it fires only "
+            f"{_only_at(field, start)}; {instead}"
+        )
+    return None
+
+
+def _only_at(field: _CronField, value: int) -> str:
+    """Where a field that matches a single value fires, as a person would say it."""
+    if field.name == "day-of-week":
+        return f"on {_DAYS[value % 7]}s (once a week)"
+    if field.name == "month":
+        return f"in {_MONTHS[value - 1]} (once a year)"
+    if field.name == "day-of-month":
+        return f"on day {value} of each month (once a month)"
+    parent = {"second": "minute", "minute": "hour", "hour": "day"}[field.name]
+    return f"at {field.name} {value} of every {parent} (once a{'n' if parent == 'hour' else ''} {parent})"
 
 
 def _second_pass(when: datetime, tz: ZoneInfo) -> bool:
@@ -199,12 +312,6 @@ def next_cron(expr: str, tz: ZoneInfo, after: datetime) -> datetime:
         return candidate
 
 
-_DAYS = ["Sunday", "Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday"]
-_DAY_NAMES = {d[:3].lower(): i for i, d in enumerate(_DAYS)}
-_MONTHS = ["January", "February", "March", "April", "May", "June", "July", "August", "September",
-           "October", "November", "December"]  # fmt: skip
-
-
 def _day_list(field: str) -> str | None:
     """'1' → 'Monday', '1,4' → 'Monday and Thursday', '1-5' → 'weekday'; None if not simple."""
     if field in ("1-5", "mon-fri"):
@@ -220,16 +327,49 @@ def _day_list(field: str) -> str | None:
     return names[0] if len(names) == 1 else ", ".join(names[:-1]) + " and " + names[-1]
 
 
+def _stepped(part: str, field: _CronField) -> list[int] | None:
+    """The values a stepped part such as '*/7' or '5-50/15' fires at; None for any other shape."""
+    match = _CRON_PART.fullmatch(part)
+    if match is None or not match.group("step") or not (match.group("start") == "*" or part[0].isdigit()):
+        return None
+    start = field.low if match.group("start") == "*" else int(match.group("start"))
+    end = int(match.group("end")) if match.group("end") else field.high
+    return list(range(start, end + 1, int(match.group("step"))))
+
+
+def _listed(values: list[str]) -> str:
+    """'0, 20 and 40'; a longer list keeps its first two and its last: '0, 7, …, 56'."""
+    if len(values) > 4:
+        return f"{values[0]}, {values[1]}, …, {values[-1]}"
+    return values[0] if len(values) == 1 else ", ".join(values[:-1]) + " and " + values[-1]
+
+
 def _describe_periodic(second: str, minute: str, hour: str) -> str | None:
-    """Every-n-minutes and hourly shapes of a cron expression that fires every day."""
+    """Every-n-minutes and hourly shapes of a cron expression that fires every day, as they really fire.
+
+    A step that does not divide its field restarts at the top of the hour (or day): '*/7' fires at
+    :00, :07 … :56 and again at :00, which is not 'every 7 minutes'.
+    """
+    minutes = _stepped(minute, _CRON_FIELDS[1])
+    hours = _stepped(hour, _CRON_FIELDS[2])
     if minute.isdigit() and hour == "*":
         return f"every hour at minute {int(minute)}"
-    if minute.startswith("*/") and minute[2:].isdigit() and hour == "*":
-        return f"every {_plural(int(minute[2:]), 'minute')}"
+    if minutes and hour == "*":
+        step = minutes[1] - minutes[0] if len(minutes) > 1 else 60
+        if minutes[0] == 0 and len(minutes) * step == 60:
+            return f"every {_plural(step, 'minute')}" if step < 60 else "every hour at minute 0"
+        return f"at minutes {_listed([str(m) for m in minutes])} of every hour"
     if minute == "*" and hour == "*" and second == "0":
         return "every minute"
-    if minute.isdigit() and hour.startswith("*/") and hour[2:].isdigit():
-        return f"every {_plural(int(hour[2:]), 'hour')} at minute {int(minute)}"
+    if minute.isdigit() and hours:
+        step = hours[1] - hours[0] if len(hours) > 1 else 24
+        if hours[0] == 0 and len(hours) * step == 24:
+            return (
+                f"every {_plural(step, 'hour')} at minute {int(minute)}"
+                if step < 24
+                else (f"every day at 00:{int(minute):02d}")
+            )
+        return f"every day at {_listed([f'{h:02d}:{int(minute):02d}' for h in hours])}"
     return None
 
 

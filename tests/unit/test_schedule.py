@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, datetime, timedelta
 from itertools import islice
 from zoneinfo import ZoneInfo
@@ -65,6 +66,34 @@ def test_durations_short_iso_and_seconds(text: str | float, seconds: float) -> N
 def test_bad_durations_say_what_to_write(text: str, hint: str) -> None:
     with pytest.raises(ValueError, match=hint):
         parse_duration(text)
+
+
+@pytest.mark.parametrize(
+    ("value", "hint"),
+    [
+        (1e308, "longest duration accepted is '36600d'"),
+        (float("inf"), "longest duration accepted is '36600d'"),
+        (float("nan"), "not a number of seconds"),
+        (2**63, "longest duration accepted is '36600d'"),
+        (10**400, "longest duration accepted is '36600d'"),
+        ("99999999999999999999s", "longest duration accepted is '36600d'"),
+        ("1" * 400 + "s", r"\(403 characters\) is too long"),
+        ("P99999999999999D", "longest duration accepted"),
+        ("Infinity", "not a duration"),
+        ("36601d", "longest duration accepted"),
+    ],
+)
+def test_extreme_durations_are_refused_in_our_words(value: str | float, hint: str) -> None:
+    with pytest.raises(ValueError, match=hint):
+        parse_duration(value)
+
+
+@pytest.mark.parametrize(
+    "text", ["9999-12-31T23:59:59-14:00", "0001-01-01T00:00:00+14:00", "9999-12-31T23:59:59", "1899-12-31T23:59:59Z"]
+)
+def test_datetimes_at_the_edges_of_the_calendar_are_refused(text: str) -> None:
+    with pytest.raises(ValueError, match="outside the dates accepted, 1900-01-01 to 8999-12-31"):
+        parse_datetime(text, PARIS)
 
 
 def test_short_duration_reads_back() -> None:
@@ -132,6 +161,39 @@ def test_bad_cron_says_how_to_write_one(expr: str, hint: str) -> None:
 
 
 @pytest.mark.parametrize(
+    ("expr", "message"),
+    [
+        (
+            "*/61 * * * *",
+            "the step 61 in the minute field is larger than its 60 values, so it fires only at minute 0 of "
+            "every hour (once an hour); write '0' if that is what you mean, or for every 61 minutes use "
+            "job_type RECURRING with every='61m'",
+        ),
+        ("0 */25 * * *", "fires only at hour 0 of every day (once a day); write '0' if that is what you mean, or "
+         "for every 25 hours use job_type RECURRING with every='25h'"),
+        ("0 0 */32 * *", "fires only on day 1 of each month (once a month)"),
+        ("0 0 1 */13 *", "fires only in January (once a year); write '1' if that is what you mean"),
+        ("0 0 * * */8", "fires only on Sundays (once a week)"),
+        ("*/61 0 9 * * *", "step 61 in the second field"),
+        ("50/20 * * * *", "larger than the range 50-59, so it fires only at minute 50"),
+        ("1-0 * * * *", "the minute range 1-0 runs backwards; write it from low to high ('0-1'), or as two parts "
+         "to wrap around ('1-59,0-0')"),
+        ("0 5-1 * * *", "the hour range 5-1 runs backwards"),
+        ("0 9 * * fri-mon", "from low to high ('mon-fri'), or as two parts to wrap around ('fri-sat,sun-mon')"),
+        ("0 9 * * 5-0", "to wrap around ('5-7')"),
+    ],
+)  # fmt: skip
+def test_cron_that_would_not_fire_as_it_reads_is_refused(expr: str, message: str) -> None:
+    with pytest.raises(ValueError, match=re.escape(message)):
+        normalize_cron(expr)
+
+
+@pytest.mark.parametrize("expr", ["*/60 * * * *", "0 */24 * * *", "0 9 * * 1-7", "0 9 * * 5-6,0", "0-30/30 * * * *"])
+def test_steps_and_ranges_that_fire_as_they_read_are_kept(expr: str) -> None:
+    assert normalize_cron(expr) == expr
+
+
+@pytest.mark.parametrize(
     ("expr", "text"),
     [
         ("0 9 * * 1", "every Monday at 09:00"),
@@ -140,6 +202,12 @@ def test_bad_cron_says_how_to_write_one(expr: str, hint: str) -> None:
         ("@daily", "every day at 00:00"),
         ("0 8 1 * *", "on day 1 of every month at 08:00"),
         ("*/15 * * * *", "every 15 minutes"),
+        ("*/7 * * * *", "at minutes 0, 7, …, 56 of every hour"),
+        ("5/20 * * * *", "at minutes 5, 25 and 45 of every hour"),
+        ("*/60 * * * *", "every hour at minute 0"),
+        ("0 */2 * * *", "every 2 hours at minute 0"),
+        ("0 */5 * * *", "every day at 00:00, 05:00, …, 20:00"),
+        ("30 */7 * * *", "every day at 00:30, 07:30, 14:30 and 21:30"),
         ("15 * * * *", "every hour at minute 15"),
         ("30 0 9 * * *", "every day at 09:00:30"),
         ("0 9 1-7 * 1", "on the cron schedule '0 9 1-7 * 1'"),
@@ -223,6 +291,35 @@ def test_sentences_name_the_zone_and_limits() -> None:
         == "every 2 hours from 2026-11-22 11:00 (Europe/Paris), at most 3 runs"
     )
     assert build(JobType.ONE_OFF, delay="1d").describe() == "once at 2026-11-23 11:00 (Europe/Paris)"
+
+
+@pytest.mark.parametrize(
+    "fields",
+    [
+        {"run_at": "9999-12-31T23:59:59-14:00"},
+        {"delay": 1e308},
+        {"delay": "99999999999999999999s"},
+        {"delay": 2**63},
+        {"end_at": "9999-12-31T23:59:59-14:00", "every": "1h"},
+        {"every": float("inf")},
+        {"timeout": float("nan")},
+    ],
+)
+def test_extreme_schedule_values_are_refused_not_overflowed(fields: dict[str, object]) -> None:
+    job_type = JobType.RECURRING if "every" in fields else JobType.ONE_OFF
+    with pytest.raises(InvalidInput, match=r"schedule: .*(outside the dates accepted|too long|not a number)"):
+        build(job_type, **fields)
+
+
+def test_a_schedule_at_the_far_end_of_the_accepted_dates_shows_its_runs() -> None:
+    far = build(JobType.RECURRING, run_at="8999-12-31T23:59:59+14:00", every="366d", timezone="Pacific/Kiritimati")
+    runs = far.upcoming(far.first_run(NOW), 3)
+    assert [r.year for r in runs] == [8999, 9001, 9002]  # 9000 is not a leap year
+    assert far.describe() == "every 366 days from 8999-12-31 23:59 (Pacific/Kiritimati)"
+    ongoing = build(JobType.ONGOING, run_at="8999-12-31T23:59:59", cron="0 9 * * 1")
+    assert ongoing.end_at == utc(8999, 12, 31, 22, 59, 59) + ONGOING_DEFAULT_SPAN
+    assert ongoing.upcoming(ongoing.first_run(NOW), 3)[0] == utc(9000, 1, 6, 8, 0)  # a Monday
+    assert ongoing.describe().endswith("starting 8999-12-31 23:59, until 9000-01-30 23:59, at most 100 runs")
 
 
 def test_a_delay_after_dependencies_starts_when_they_let_the_job_go() -> None:
