@@ -24,6 +24,7 @@ from mcp_server_jobs.schedule import (
     parse_duration,
     zone,
 )
+from mcp_server_jobs.schedule_text import read_schedule_text
 
 
 class JobType(StrEnum):
@@ -237,6 +238,17 @@ def _bad(message: str) -> InvalidInput:
     return InvalidInput(f"schedule: {message}")
 
 
+def spelled_out(job_type: JobType, spec: ScheduleInput, default_timezone: str, now: datetime) -> ScheduleInput:
+    """`spec` with a schedule written as one string read into its fields, for `job_type`. Raises InvalidInput."""
+    if spec.text is None:
+        return spec
+    try:
+        fields = read_schedule_text(spec.text, job_type.value, zone(spec.timezone or default_timezone), now)
+    except ValueError as exc:
+        raise _bad(str(exc)) from exc
+    return spec.model_copy(update={**fields, "text": None})
+
+
 def build_schedule(
     job_type: JobType, spec: ScheduleInput, default_timezone: str, now: datetime, *, after_dependencies: bool = False
 ) -> Schedule:
@@ -244,6 +256,7 @@ def build_schedule(
 
     With `after_dependencies`, a delay is kept to count from when the dependencies complete.
     """
+    spec = spelled_out(job_type, spec, default_timezone, now)
     tz, run_at, end_at, delay, every, cron = _parse_schedule_fields(spec, default_timezone)
     if run_at and delay is not None:
         raise _bad("give either run_at or delay, not both")

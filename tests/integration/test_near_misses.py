@@ -88,6 +88,45 @@ async def test_a_near_miss_is_accepted(
     assert check(answer, first), answer
 
 
+# The clock stands at START, Sunday 2026-11-22 11:00 in Europe/Paris (the server's timezone here).
+# (job_type, the schedule as one string, the schedule_text echoed, the first of next_runs)
+SPELLED: list[tuple[str, str, str, str]] = [
+    ("SCHEDULED", "0 9 * * 1", "every Monday at 09:00 (Europe/Paris)", "2026-11-23T09:00:00+01:00"),
+    ("SCHEDULED", "every monday at 9am", "every Monday at 09:00 (Europe/Paris)", "2026-11-23T09:00:00+01:00"),
+    ("SCHEDULED", "weekdays at 8:30", "every weekday (Monday to Friday) at 08:30 (Europe/Paris)",
+     "2026-11-23T08:30:00+01:00"),
+    ("RECURRING", "every 2h", "every 2 hours from 2026-11-22 11:00 (Europe/Paris)", "2026-11-22T11:00:00+01:00"),
+    ("ONGOING", "every 1h",
+     "every 1 hour from 2026-11-22 11:00 (Europe/Paris), until 2026-12-22 11:00, at most 100 runs",
+     "2026-11-22T11:00:00+01:00"),
+    ("ONE_OFF", "in 30 minutes", "once at 2026-11-22 11:30 (Europe/Paris)", "2026-11-22T11:30:00+01:00"),
+    ("ONE_OFF", "tomorrow at 9am", "once at 2026-11-23 09:00 (Europe/Paris)", "2026-11-23T09:00:00+01:00"),
+    ("ONE_OFF", "2027-01-15 09:00", "once at 2027-01-15 09:00 (Europe/Paris)", "2027-01-15T09:00:00+01:00"),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(("job_type", "text", "sentence", "first_run"), SPELLED, ids=[case[1] for case in SPELLED])
+async def test_a_schedule_written_as_one_string_is_read_and_echoed(
+    connect: ConnectFn, job_type: str, text: str, sentence: str, first_run: str
+) -> None:
+    end = {"end_condition": "The invoices are paid"} if job_type == "ONGOING" else {}
+    async with connect() as client:
+        job = ok(await client.call_tool("job_create", {**BASE, **end, "job_type": job_type, "schedule": text}))
+    assert job["schedule_text"] == sentence
+    assert job["next_runs"][0] == first_run
+
+
+async def test_a_string_schedule_changes_a_job_and_counts_after_its_dependencies(connect: ConnectFn) -> None:
+    async with connect() as client:
+        first = await first_job(client)
+        moved = ok(await client.call_tool("job_update", {"job_id": first, "schedule": "every tuesday at 10am"}))
+        chained = {**BASE, "job_type": "ONE_OFF", "depends_on": first, "schedule": "in 3 days"}
+        follow_up = ok(await client.call_tool("job_create", chained))
+    assert moved["schedule_text"] == "every Tuesday at 10:00 (Europe/Paris)"
+    assert follow_up["status"] == "PENDING"
+    assert follow_up["schedule_text"] == "once, 3 days after its dependencies complete"
+
+
 # (what the model sent, the call, the words the refusal must contain)
 REFUSED: list[tuple[str, str, dict[str, Any], str]] = [
     ("unknown type", "job_create", {**BASE, "job_type": "daily"},
@@ -113,6 +152,33 @@ REFUSED: list[tuple[str, str, dict[str, Any], str]] = [
     ("cancel through update", "job_update", {"job_id": "FIRST", "status": "cancelled"}, "use job_cancel"),
     ("unknown status", "job_update", {"job_id": "FIRST", "status": "DONE"},
      "status: 'DONE' is not one of ACTIVE, COMPLETED, ARCHIVED (any case)"),
+    ("cron on a one-off", "job_create", {**BASE, "job_type": "ONE_OFF", "schedule": "0 9 * * 1"},
+     'schedule: "0 9 * * 1" is a cron expression, which repeats: use job_type SCHEDULED for it. For ONE_OFF write '
+     'e.g. "tomorrow at 9am" or {"run_at": "2026-11-23T09:00:00"}'),
+    ("delay on a calendar job", "job_create", {**BASE, "schedule": "in 30 minutes"},
+     '"in 30 minutes" is a one-time start: use job_type ONE_OFF, or a cron for a calendar. For SCHEDULED write e.g. '
+     '"every monday at 9am" or {"cron": "0 9 * * 1"}'),
+    ("day and month unclear", "job_create", {**BASE, "job_type": "ONE_OFF", "schedule": "01/02/2027"},
+     "day and month swap places from one country to the next; write it as YYYY-MM-DD"),
+    ("no time in it", "job_create", {**BASE, "job_type": "ONE_OFF", "schedule": "soon"},
+     '"soon" is not a schedule this server can read. For ONE_OFF write e.g.'),
+    ("huge number of seconds", "job_create", {**BASE, "job_type": "RECURRING", "schedule": {"every": 1e308}},
+     "schedule: every: 1e+308 is too long; the longest duration accepted is '36600d' (about 100 years)"),
+    ("infinity", "job_create", {**BASE, "job_type": "RECURRING", "schedule": {"every": "Infinity"}},
+     "schedule: every: 'Infinity' is not a duration; write e.g. '90s'"),
+    ("2**63 seconds", "job_create", {**BASE, "job_type": "ONE_OFF", "schedule": {"delay": 2**63}},
+     "schedule: delay: 9.223372036854776e+18 is too long"),
+    ("too many digits", "job_create", {**BASE, "job_type": "ONE_OFF", "schedule": {"delay": "99999999999999999999s"}},
+     "schedule: delay: '99999999999999999999s' is too long"),
+    ("the calendar's last second", "job_create",
+     {**BASE, "job_type": "ONE_OFF", "schedule": {"run_at": "9999-12-31T23:59:59-14:00"}},
+     "is outside the dates accepted, 1900-01-01 to 8999-12-31 (UTC)"),
+    ("minute step past the hour", "job_create", {**BASE, "schedule": {"cron": "*/61 * * * *"}},
+     "the step 61 in the minute field is larger than its 60 values, so it fires only at minute 0 of every hour"),
+    ("hour step past the day", "job_create", {**BASE, "schedule": {"cron": "0 */25 * * *"}},
+     "for every 25 hours use job_type RECURRING with every='25h'"),
+    ("reversed range", "job_create", {**BASE, "schedule": {"cron": "1-0 * * * *"}},
+     "the minute range 1-0 runs backwards"),
 ]  # fmt: skip
 
 

@@ -34,6 +34,7 @@ from mcp_server_jobs.models import (
     ScheduleInput,
     build_schedule,
     new_id,
+    spelled_out,
 )
 from mcp_server_jobs.schedule import Schedule, format_local, seconds_text
 from mcp_server_jobs.scheduler.dependencies import affects_dependents, settle_dependents
@@ -429,7 +430,7 @@ def _merged_schedule(job: Job, given: ScheduleInput, now: datetime) -> Schedule:
         max_runs=old.max_runs,
         timeout=seconds_text(old.timeout_seconds),
     )
-    overlay = given.model_dump(exclude_unset=True)
+    overlay = spelled_out(job.job_type, given, old.timezone, now).model_dump(exclude_unset=True, exclude={"text"})
     if "delay" in overlay:
         base.run_at = None
     if "run_at" in overlay:
