@@ -294,6 +294,7 @@ async def test_an_ongoing_job_ends_when_the_end_check_says_its_condition_holds(
     question = check["messages"][-1]["content"]
     assert "The Pro plan costs less than $29" in question
     assert "Pro plan $29/month" in question  # the tool's answer, quoted
+    assert "Final result processed" not in question
     assert [tool["function"]["name"] for tool in check["tools"]] == ["final_result"]
     assert first.usage == {"requests": 3, "tool_calls": 1, "input_tokens": 300, "output_tokens": 60}
 

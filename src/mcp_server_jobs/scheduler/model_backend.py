@@ -109,7 +109,8 @@ def evidence(output: str, messages: list[ModelMessage]) -> str:
         for message in messages
         if isinstance(message, ModelRequest)
         for part in message.parts
-        if isinstance(part, ToolReturnPart)
+        # pydantic-ai's output tool (final_result...) returns only an acknowledgement.
+        if isinstance(part, ToolReturnPart) and not part.tool_name.startswith("final_result")
     ][-_EVIDENCE_RESULTS:]
     quoted = [f"Tool result: {text[:_EVIDENCE_CHARS]}" for text in results]
     return "\n".join([*quoted, f"The run's answer: {output[: 2 * _EVIDENCE_CHARS]}"])
