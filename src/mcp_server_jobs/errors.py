@@ -90,7 +90,13 @@ class AgentError(JobsError):
     """The agent backend could not carry out the run."""
 
     def __init__(
-        self, message: str, *, permanent: bool = False, retry: bool = True, retry_after: float | None = None
+        self,
+        message: str,
+        *,
+        permanent: bool = False,
+        retry: bool = True,
+        retry_after: float | None = None,
+        usage: dict[str, Any] | None = None,
     ) -> None:
         super().__init__(message)
         # Permanent: retrying cannot help (bad key, 401/403, unknown model); the job fails at once.
@@ -99,6 +105,8 @@ class AgentError(JobsError):
         self.retry = retry and not permanent
         # Seconds the provider asked to wait (Retry-After) before the next attempt, if it said.
         self.retry_after = retry_after
+        # What the run used before it failed (requests, tool calls, tokens), when the backend knows it.
+        self.usage = usage
 
 
 class BackendUnavailable(AgentError):

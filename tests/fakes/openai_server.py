@@ -56,8 +56,14 @@ def tool_call(name: str, arguments: dict[str, Any] | str, call_id: str = "call_1
 
 
 def verdict(output: str = "done", **fields: Any) -> Reply:
-    """The model's final answer through pydantic-ai's output tool."""
-    return tool_call("final_result", {"output": output, "outcome": "success", "summary": "did it", **fields})
+    """The model's final answer through pydantic-ai's output tool (for a job with notify=auto)."""
+    answer = {"output": output, "outcome": "success", "summary": "did it", "worth_reporting": False, **fields}
+    return tool_call("final_result", answer)
+
+
+def end_check(holds: bool) -> Reply:
+    """The model's answer to the end-condition question of an ONGOING job."""
+    return tool_call("final_result", {"holds": holds})
 
 
 def error(status: int, message: str, headers: dict[str, str] | None = None) -> Reply:

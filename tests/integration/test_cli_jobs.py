@@ -165,5 +165,8 @@ async def test_run_with_dry_run_shows_the_context_once_and_changes_no_job(db: Pa
     assert ran.returncode == 0, ran.stderr
     assert ran.stdout.count("Pending invoices nudge") == ran.stdout.split("--- run ")[0].count("Pending invoices nudge")
     assert ": preview (backend dry-run) ---" in ran.stdout
+    # What each kind of backend would get: text backends are asked for JSON, the model backend is not.
+    assert "end your answer with this JSON object" in ran.stdout
+    assert "the model backend gets the context without the JSON paragraph" in ran.stdout
     assert [line for line in dump(db) if line.startswith('INSERT INTO "jobs"')] == jobs_before
     assert runs_of(db, "job_invoices") == [("preview", "manual")]

@@ -176,3 +176,39 @@ def test_no_agent_starts_before_the_whole_context_arrived(tmp_path: Path) -> Non
     supervisor = subprocess.run([*SUPERVISOR, *touch], input=b"100\n0123456789", capture_output=True, timeout=10)
     assert supervisor.returncode == CANNOT_START
     assert not started.exists()
+
+
+WATCHER = """\
+import pathlib, sys
+prompt = sys.stdin.read()
+log = pathlib.Path(sys.argv[0]).with_suffix(".prompts")
+log.write_text((log.read_text() if log.exists() else "") + prompt + "\\n=====\\n")
+if '"goal_met" is missing' in prompt:
+    print('{"outcome": "success", "summary": "the price is $19", "goal_met": true}')
+else:
+    print('The price is $19 now.\\n{"outcome": "success", "summary": "the price is $19"}')
+"""
+
+
+async def test_an_ongoing_verdict_without_goal_met_is_asked_for_it_by_name(
+    db_path: Path, clock: FakeClock, tmp_path: Path
+) -> None:
+    # A small model leaves out the one judgement that ends the job; the retry names it, then it completes.
+    script = tmp_path / "watcher.py"
+    script.write_text(WATCHER)
+    async with open_world(db_path, clock, [CommandBackend(f"{sys.executable} {script}")]) as world:
+        job = await world.create(title="Watch the price", job_type="ONGOING", schedule={"every": "1h"},
+                                 end_condition="The price is below $20", notify="never")  # fmt: skip
+        [run] = await world.at(START)
+        status = (await world.job(job.id)).status
+    first, retry = script.with_suffix(".prompts").read_text().split("\n=====\n")[:2]
+    assert '"goal_met": true or false (required: does the end condition hold now?)' in first
+    assert "end your answer with this JSON object" in first
+    assert "worth_reporting" not in first  # notify=never: whether to tell the user is not asked
+    assert '"goal_met" is missing' in retry
+    assert run.outcome is RunOutcome.SUCCEEDED
+    assert run.output is not None
+    assert run.output.startswith("The price is $19 now.")  # the work, not the verdict-only retry
+    assert run.verdict is not None
+    assert run.verdict["goal_met"] is True
+    assert status is JobStatus.COMPLETED

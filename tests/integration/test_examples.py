@@ -41,6 +41,10 @@ class ScriptedLLM:
             for part in message.parts
             if isinstance(part, UserPromptPart)
         )
+        if prompt.startswith("End condition of a background job"):
+            # The end-condition check quotes what the run found: judge by the page's price.
+            self.prompts.setdefault("end check", []).append(prompt)
+            return ModelResponse(parts=[ToolCallPart(info.output_tools[0].name, {"holds": "$19" in prompt})])
         title = prompt.splitlines()[0].removeprefix("# Job: ")
         tool_results = [
             str(part.content)
@@ -59,7 +63,7 @@ class ScriptedLLM:
         if title == "Watch the pricing page":
             changed = "$19" in tool_results[-1]
             return {"output": tool_results[-1], "outcome": "success", "summary": "checked the price",
-                    "goal_met": changed, "worth_reporting": changed, "report_title": "The price changed",
+                    "worth_reporting": changed, "report_title": "The price changed",
                     "report": tool_results[-1]}  # fmt: skip
         outputs = {
             "Research 3 companies": "Acme: 120 staff. Globex: 40 staff. Initech: 300 staff.",
@@ -145,6 +149,7 @@ async def test_watch_a_page_until_it_changes(setup: Setup) -> None:
     for hour in range(5):
         await setup.world.at(START + timedelta(hours=hour))
     assert len(setup.llm.prompts["Watch the pricing page"]) == 3
+    assert len(setup.llm.prompts["end check"]) == 3  # one short question after each check of the page
     assert await setup.status(job["id"]) == "COMPLETED"
     assert await setup.inbox_titles() == ["The price changed"]
     assert "The Pro plan no longer costs $29/month" in setup.llm.prompts["Watch the pricing page"][0]

@@ -15,6 +15,8 @@ from pathlib import Path
 
 import anyio
 import pytest
+from pydantic_ai.messages import ModelMessage, ModelResponse, ToolCallPart
+from pydantic_ai.models.function import AgentInfo, FunctionModel
 
 from mcp_server_jobs.clock import FakeClock
 from mcp_server_jobs.models import JobStatus, RunOutcome
@@ -22,7 +24,7 @@ from mcp_server_jobs.scheduler.agent_tools import is_job_tool
 from mcp_server_jobs.scheduler.model_backend import ModelBackend
 from mcp_server_jobs.store import JobFilter
 from tests.conftest import START, World, open_world, wait_for
-from tests.fakes.openai_server import FakeOpenAI, error, tool_call, verdict
+from tests.fakes.openai_server import FakeOpenAI, end_check, error, tool_call, verdict
 from tests.integration.test_processes import COMMAND, free_port, listening
 
 pytestmark = pytest.mark.anyio
@@ -95,7 +97,8 @@ async def test_a_slow_provider_times_out_and_the_run_is_retried(
 ) -> None:
     slow = verdict("late")
     slow.delay = 3
-    provider.script = [slow, verdict("on time")]
+    # A first answer the model must redo (an unknown tool), then a reply that comes too late.
+    provider.script = [tool_call("crm_lookup", {"name": "Acme"}), slow, verdict("on time")]
     # No tool servers here: the time limit should measure the provider alone.
     async with open_world(db_path, clock, [ModelBackend("openai-chat:fake-model")]) as world:
         job = await world.create(title="Report", job_type="ONE_OFF", schedule={"timeout": "2s"})
@@ -104,6 +107,7 @@ async def test_a_slow_provider_times_out_and_the_run_is_retried(
         status = (await world.job(job.id)).status
     assert first.outcome is RunOutcome.FAILED
     assert first.error == "timed out after 2s"
+    assert first.usage == {"requests": 1, "tool_calls": 0, "input_tokens": 100, "output_tokens": 20}  # so far
     assert second.outcome is RunOutcome.SUCCEEDED
     assert second.output == "on time"
     assert status is JobStatus.COMPLETED
@@ -209,6 +213,8 @@ async def test_a_run_over_its_budget_stops_and_is_not_retried(world: World, prov
     assert after.status is JobStatus.ACTIVE
     assert after.next_run_at == START + timedelta(hours=1)  # the next occurrence, not a retry in 30 s
     assert after.limits.max_tool_calls == 1
+    # What the stopped run used is recorded: two requests, the one tool call its budget allowed.
+    assert run.usage == {"requests": 2, "tool_calls": 1, "input_tokens": 200, "output_tokens": 40}
 
 
 async def test_tools_of_an_http_agent_server(
@@ -259,3 +265,86 @@ async def test_a_job_that_tells_its_agent_to_make_or_cancel_jobs_cannot(
         assert not any(is_job_tool(name) for name in offered), offered
         assert (await world.job(victim.id)).status is JobStatus.ACTIVE
         assert [j.title for j in await world.store.list_jobs("local", JobFilter(), 10)] == ["Sneaky", "Keep me"]
+
+
+async def test_an_ongoing_job_ends_when_the_end_check_says_its_condition_holds(
+    world: World, provider: FakeOpenAI
+) -> None:
+    provider.script = [
+        tool_call("pages_fetch_page", {"url": "https://example.test/pricing"}),
+        verdict("The Pro plan costs $29/month."),
+        end_check(False),
+        tool_call("pages_fetch_page", {"url": "https://example.test/pricing"}),
+        verdict("Still $29."),
+        end_check(True),
+    ]
+    job = await world.create(title="Watch pricing", job_type="ONGOING", schedule={"every": "1h"},
+                             end_condition="The Pro plan costs less than $29")  # fmt: skip
+    [first] = await world.at(START)
+    assert (await world.job(job.id)).status is JobStatus.ACTIVE
+    [second] = await world.at(START + timedelta(hours=1))
+    assert first.verdict is not None
+    assert second.verdict is not None
+    assert (first.verdict["goal_met"], second.verdict["goal_met"]) == (False, True)
+    assert (await world.job(job.id)).status is JobStatus.COMPLETED
+    # The work's answer does not ask for goal_met; the check is one short request quoting the evidence.
+    work = provider.requests[1]["tools"]
+    assert "goal_met" not in json.dumps(work)
+    check = provider.requests[2]
+    question = check["messages"][-1]["content"]
+    assert "The Pro plan costs less than $29" in question
+    assert "Pro plan $29/month" in question  # the tool's answer, quoted
+    assert "Final result processed" not in question
+    assert [tool["function"]["name"] for tool in check["tools"]] == ["final_result"]
+    assert first.usage == {"requests": 3, "tool_calls": 1, "input_tokens": 300, "output_tokens": 60}
+
+
+async def test_notify_auto_needs_worth_reporting_and_true_delivers(world: World, provider: FakeOpenAI) -> None:
+    provider.script = [
+        tool_call("final_result", {"output": "Acme raised prices.", "outcome": "success", "summary": "found it"}),
+        verdict("Acme raised prices.", worth_reporting=True, report_title="Acme prices", report="Up 10%."),
+    ]
+    job = await world.create(title="Watch Acme", job_type="ONE_OFF")
+    [run] = await world.at(START)
+    retry = json.dumps(provider.requests[1]["messages"][-1])
+    assert "worth_reporting" in retry  # the model was told which field it left out
+    assert run.outcome is RunOutcome.SUCCEEDED
+    [message] = await world.store.list_messages("local", unread_only=False, limit=10)
+    assert (message.job_id, message.title, message.body) == (job.id, "Acme prices", "Up 10%.")
+
+
+async def test_a_model_calling_one_tool_with_the_same_arguments_is_stopped_as_a_loop(
+    world: World, provider: FakeOpenAI, tmp_path: Path
+) -> None:
+    fetch = {"url": "https://example.test/pricing"}
+    provider.script = [tool_call("pages_fetch_page", fetch, call_id=f"call_{i}") for i in range(3)]
+    job = await world.create(title="Check pricing", job_type="ONE_OFF")
+    [run] = await world.at(START)
+    assert run.outcome is RunOutcome.FAILED
+    assert run.error == "the model called tool 'pages_fetch_page' with the same arguments 3 times; stopped as a loop"
+    assert run.usage == {"requests": 3, "tool_calls": 2, "input_tokens": 300, "output_tokens": 60}
+    assert (tmp_path / "pages-calls").read_text() == "2"  # the third call never reached the tool
+    assert len(provider.requests) == 3
+    after = await world.job(job.id)
+    assert after.status is JobStatus.ACTIVE  # retried: the next attempt's context shows the loop
+    assert after.next_run_at == START + timedelta(seconds=30)
+
+
+async def test_the_model_is_asked_for_structured_fields_not_for_json_text(db_path: Path, clock: FakeClock) -> None:
+    seen: list[tuple[str, str, list[str]]] = []
+
+    def llm(messages: list[ModelMessage], info: AgentInfo) -> ModelResponse:
+        [output_tool] = info.output_tools
+        fields = list(output_tool.parameters_json_schema["properties"])
+        seen.append((info.instructions or "", json.dumps([m.parts for m in messages], default=str), fields))
+        answer = {"output": "done", "outcome": "success", "summary": "did it"}
+        return ModelResponse(parts=[ToolCallPart(output_tool.name, answer)])
+
+    async with open_world(db_path, clock, [ModelBackend(FunctionModel(llm))]) as world:
+        await world.create(title="Tidy notes", job_type="SCHEDULED", schedule={"cron": "0 9 * * 1"}, notify="never")
+        [run] = await world.at(START + timedelta(days=1, hours=-2))  # Monday 09:00 in Paris
+    [(instructions, prompt, fields)] = seen
+    assert run.outcome is RunOutcome.SUCCEEDED
+    assert "Tidy notes" in prompt
+    assert "JSON" not in instructions + prompt
+    assert fields == ["output", "outcome", "summary"]  # notify=never: nothing about telling the user

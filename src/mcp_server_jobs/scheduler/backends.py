@@ -41,7 +41,10 @@ class AgentResult:
 
 
 class Backend(Protocol):
-    """Carries out one run of a job from its context."""
+    """Carries out one run of a job from its context.
+
+    A backend whose class sets `text_verdict = True` answers in text: its prompt asks for the JSON verdict.
+    """
 
     name: str
 
@@ -75,6 +78,7 @@ class CommandBackend:
     """A CLI agent (`claude -p`, `codex exec`, `llm`...): the context on stdin, its stdout is the output."""
 
     name = "command"
+    text_verdict = True
     _ERROR_TAIL = 2_000
 
     def __init__(self, command: str | None) -> None:
@@ -121,6 +125,39 @@ PidSink = Callable[[int], Awaitable[None]]
 _agent_started: ContextVar[PidSink | None] = ContextVar("agent_started", default=None)
 
 
+class UsageMeter:
+    """Where a backend shows what its run has used so far, read when the run is stopped from outside."""
+
+    def __init__(self) -> None:
+        self._read: Callable[[], dict[str, Any]] | None = None
+
+    def follow(self, read: Callable[[], dict[str, Any]]) -> None:
+        """Read the usage from `read` from now on."""
+        self._read = read
+
+    def reading(self) -> dict[str, Any] | None:
+        return self._read() if self._read is not None else None
+
+
+_meter: ContextVar[UsageMeter | None] = ContextVar("usage_meter", default=None)
+
+
+@contextlib.contextmanager
+def metering() -> Iterator[UsageMeter]:
+    """Within this block, a backend that counts its usage as it goes shows it on the meter yielded."""
+    meter = UsageMeter()
+    token = _meter.set(meter)
+    try:
+        yield meter
+    finally:
+        _meter.reset(token)
+
+
+def current_meter() -> UsageMeter | None:
+    """The meter of the run in progress, if one is being metered."""
+    return _meter.get()
+
+
 @contextlib.contextmanager
 def reporting_agent_pids(sink: PidSink) -> Iterator[None]:
     """Within this block (and the tasks it starts), a backend that starts an agent process reports its pid to `sink`."""
@@ -164,6 +201,7 @@ class McpAgentBackend:
     """Calls a tool on another MCP server that runs an agent: the prompt goes in, its text comes back."""
 
     name = "mcp-agent"
+    text_verdict = True
 
     def __init__(self, server: str | None, tool: str, argument: str = "prompt") -> None:
         self.server, self.tool, self.argument = server, tool, argument

@@ -16,6 +16,7 @@ from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from functools import partial
+from typing import Any
 
 import anyio
 from anyio.abc import TaskGroup, TaskStatus
@@ -28,12 +29,19 @@ from mcp_server_jobs.clock import Clock
 from mcp_server_jobs.errors import AgentError, BackendUnavailable
 from mcp_server_jobs.models import InboxMessage, Job, JobStatus, JobType, Run, RunOutcome, RunTrigger, new_id
 from mcp_server_jobs.redact import Redactor
-from mcp_server_jobs.scheduler.backends import AgentResult, Backend, first_problem, reporting_agent_pids
+from mcp_server_jobs.scheduler.backends import AgentResult, Backend, first_problem, metering, reporting_agent_pids
 from mcp_server_jobs.scheduler.context import MAX_PREVIOUS_RUNS, build_context
 from mcp_server_jobs.scheduler.decide import Outcome, Policy, after_interrupt, after_run, plan_claim, plan_manual
 from mcp_server_jobs.scheduler.delivery import post_webhook, report_for
 from mcp_server_jobs.scheduler.dependencies import affects_dependents, settle, settle_dependents
-from mcp_server_jobs.scheduler.verdict import VERDICT_INSTRUCTIONS, VERDICT_ONLY, Verdict, VerdictError, parse_verdict
+from mcp_server_jobs.scheduler.verdict import (
+    VERDICT_ONLY,
+    Verdict,
+    VerdictError,
+    parse_verdict,
+    preview,
+    verdict_instructions,
+)
 from mcp_server_jobs.store import Claim, Finished, JobStore, Report, Worker
 
 log = logging.getLogger(__name__)
@@ -194,10 +202,10 @@ class Scheduler:
     async def _preview(self, user_id: str, job_id: str, now: datetime) -> tuple[Job, Run]:
         job = await self.store.get_job(user_id, job_id)
         plan_manual(job, now, self.owner, self.policy)  # refuses what a real run would refuse
-        context = await self._context(job)
+        backend = self.backends[0]
+        context = self._prompt(backend, job, await self._context(job))
         if self.on_context is not None:
             self.on_context(job, context)
-        backend = self.backends[0]
         answer = await backend.run(job, context)
         run = Run(
             id=new_id("run"), job_id=job.id, trigger=RunTrigger.MANUAL, scheduled_for=now, started_at=now,
@@ -420,21 +428,22 @@ class Scheduler:
     async def _attempt(self, job: Job, run: Run) -> tuple[Run, Outcome]:
         """One call into the backends with the run's time limit; never raises but for cancellation."""
         timeout = job.schedule.timeout_seconds or self.policy.run_timeout_seconds
-        try:
-            context = await self._context(job)
-            if self.on_context is not None:
-                self.on_context(job, context)
-            with anyio.fail_after(timeout), reporting_agent_pids(partial(self.store.record_agent_pid, run.id)):
-                backend, answer = await self._call_backends(job, context)
-                verdict = answer.verdict or await self._text_verdict(backend, job, answer.output)
-        except TimeoutError:
-            return self._ended(run, RunOutcome.FAILED, error=f"timed out after {timeout:g}s"), Outcome(False)
-        except AgentError as exc:
-            failed = Outcome(False, permanent=exc.permanent, retry=exc.retry, retry_after=exc.retry_after)
-            return self._ended(run, RunOutcome.FAILED, error=str(exc)), failed
-        except Exception as exc:  # a backend bug must fail the run, not the scheduler
-            log.exception("job %s: run %s failed unexpectedly", job.id, run.id)
-            return self._ended(run, RunOutcome.FAILED, error=f"{type(exc).__name__}: {exc}"), Outcome(False)
+        with metering() as meter:
+            try:
+                context = await self._context(job)
+                with anyio.fail_after(timeout), reporting_agent_pids(partial(self.store.record_agent_pid, run.id)):
+                    backend, answer = await self._call_backends(job, context)
+                    verdict, usage = await self._verdict(backend, job, answer)
+            except TimeoutError:
+                error = f"timed out after {timeout:g}s"
+                return self._ended(run, RunOutcome.FAILED, error=error, usage=meter.reading()), Outcome(False)
+            except AgentError as exc:
+                failed = Outcome(False, permanent=exc.permanent, retry=exc.retry, retry_after=exc.retry_after)
+                return self._ended(run, RunOutcome.FAILED, error=str(exc), usage=exc.usage), failed
+            except Exception as exc:  # a backend bug must fail the run, not the scheduler
+                log.exception("job %s: run %s failed unexpectedly", job.id, run.id)
+                error = f"{type(exc).__name__}: {exc}"
+                return self._ended(run, RunOutcome.FAILED, error=error, usage=meter.reading()), Outcome(False)
         succeeded = verdict.outcome == "success"
         ended = self._ended(
             run,
@@ -443,7 +452,7 @@ class Scheduler:
             output=answer.output,
             summary=verdict.summary,
             verdict=verdict.model_dump(),
-            usage=answer.usage,
+            usage=usage,
             error=None if succeeded else f"the agent reported failure: {verdict.summary}",
         )
         return ended, Outcome(succeeded=succeeded, goal_met=bool(verdict.goal_met))
@@ -453,25 +462,40 @@ class Scheduler:
         for backend in self.backends:
             reason = backend.unavailable()
             if reason is None:
+                prompt = self._prompt(backend, job, context)
+                if self.on_context is not None:
+                    self.on_context(job, prompt)
                 try:
-                    return backend, await backend.run(job, context)
+                    return backend, await backend.run(job, prompt)
                 except BackendUnavailable as exc:
                     reason = str(exc)
             reasons.append(f"{backend.name}: {reason}")
         raise AgentError("no agent backend could take the run: " + "; ".join(reasons))
 
-    async def _text_verdict(self, backend: Backend, job: Job, output: str) -> Verdict:
-        """The verdict at the end of a text backend's output, asking once for it alone if it is malformed."""
+    async def _verdict(self, backend: Backend, job: Job, answer: AgentResult) -> tuple[Verdict, dict[str, Any] | None]:
+        """The answer's verdict and the run's usage; a text backend's verdict is read from its output."""
+        if answer.verdict is not None:
+            return answer.verdict, answer.usage
         try:
-            return parse_verdict(output)
+            return parse_verdict(answer.output, job), answer.usage
         except VerdictError as first:
-            previous = f"--- your previous answer ---\n{output[-8_000:]}\n--- end of it ---"
-            prompt = f"{VERDICT_ONLY.format(problem=first)}\n\n{previous}\n\n{VERDICT_INSTRUCTIONS}"
+            previous = f"--- your previous answer ---\n{answer.output[-8_000:]}\n--- end of it ---"
+            prompt = f"{VERDICT_ONLY.format(problem=first)}\n\n{previous}\n\n{verdict_instructions(job)}"
             retry = await backend.run(job, prompt)
+            usage = _added(answer.usage, retry.usage)
             try:
-                return retry.verdict or parse_verdict(retry.output)
+                return retry.verdict or parse_verdict(retry.output, job), usage
             except VerdictError as second:
-                raise AgentError(f"no valid verdict after one retry: {second}") from second
+                raise AgentError(f"no valid verdict after one retry: {second}", usage=usage) from second
+
+    @staticmethod
+    def _prompt(backend: Backend, job: Job, context: str) -> str:
+        """The run's context as this backend gets it: a text backend is also asked for its JSON verdict."""
+        if getattr(backend, "previews", False):
+            return preview(job, context)
+        if getattr(backend, "text_verdict", False):
+            return f"{context}\n\n{verdict_instructions(job)}"
+        return context
 
     async def _context(self, job: Job) -> str:
         dependencies, outputs, previous = [], {}, []
@@ -481,8 +505,7 @@ class Scheduler:
         # A first attempt at a one-off has no history worth a query.
         if job.job_type is not JobType.ONE_OFF or job.attempt > 1:
             previous = await self.store.list_runs(job.id, MAX_PREVIOUS_RUNS + 1)
-        text = build_context(job, self.clock.now(), dependencies, outputs, previous)
-        return text + "\n\n" + VERDICT_INSTRUCTIONS
+        return build_context(job, self.clock.now(), dependencies, outputs, previous)
 
     def _ended(self, run: Run, outcome: RunOutcome, **fields: object) -> Run:
         clean = {name: self.redactor.data(value) for name, value in fields.items()}
@@ -491,3 +514,14 @@ class Scheduler:
     async def _settle_dependents(self, job: Job, now: datetime) -> None:
         if affects_dependents(JobStatus.IN_PROGRESS, job.status):
             await settle_dependents(self.store, job, now)
+
+
+def _added(first: dict[str, Any] | None, second: dict[str, Any] | None) -> dict[str, Any] | None:
+    """Two calls' usage as one: counts summed, other entries (the model's name) from the latest."""
+    if first is None or second is None:
+        return first or second
+    total = {**first, **second}
+    for key, value in first.items():
+        if isinstance(value, int) and isinstance(second.get(key), int):
+            total[key] = value + second[key]
+    return total

@@ -11,12 +11,14 @@ import json
 import logging
 import re
 import shutil
+from collections import Counter
 from collections.abc import Callable
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from pydantic import Field
-from pydantic_ai import Agent
+from pydantic import BaseModel
+from pydantic_ai import Agent, RunContext
 from pydantic_ai.exceptions import (
     ModelAPIError,
     ModelAuthenticationError,
@@ -28,30 +30,64 @@ from pydantic_ai.exceptions import (
     UserError,
 )
 from pydantic_ai.mcp import load_mcp_toolsets
+from pydantic_ai.messages import ModelMessage, ModelRequest, ToolReturnPart
 from pydantic_ai.models import Model, infer_model
-from pydantic_ai.toolsets import AbstractToolset
-from pydantic_ai.usage import UsageLimits
+from pydantic_ai.toolsets import AbstractToolset, ToolsetTool, WrapperToolset
+from pydantic_ai.usage import RunUsage, UsageLimits
 
 from mcp_server_jobs.errors import AgentError
-from mcp_server_jobs.models import Job
+from mcp_server_jobs.models import Job, JobType
 from mcp_server_jobs.scheduler.agent_tools import is_job_tool
-from mcp_server_jobs.scheduler.backends import NO_MODEL, AgentResult
-from mcp_server_jobs.scheduler.verdict import Verdict
+from mcp_server_jobs.scheduler.backends import NO_MODEL, AgentResult, current_meter
+from mcp_server_jobs.scheduler.verdict import (
+    MODEL_INSTRUCTIONS,
+    EndCheck,
+    Verdict,
+    end_check_prompt,
+    report_model,
+)
 
 log = logging.getLogger(__name__)
 
 PERMANENT_STATUS = frozenset({401, 403, 404})
+# The same tool with the same arguments this many times in one run is a loop (docs/decisions.md).
+LOOP_CALLS = 3
+# The end-condition check quotes this much of what the run found.
+_EVIDENCE_RESULTS = 3
+_EVIDENCE_CHARS = 1_500
 
-INSTRUCTIONS = """\
-You carry out a background job for a user who is not watching. Do the work the instructions describe,
-using your tools where they help. Then give your result: `output` holds everything the user or a later
-job needs (findings, data, drafts); the other fields judge the run."""
+
+class ToolLoop(Exception):
+    """The model called one tool with the same arguments too often."""
 
 
-class Report(Verdict):
-    """The model's final answer: the work's full output and its verdict."""
+@dataclass
+class LoopGuard(WrapperToolset[Any]):
+    """Counts each (tool, arguments) call of a run and stops the run at the LOOP_CALLS-th of one."""
 
-    output: str = Field(max_length=200_000, description="The full result of the work: findings, data, drafts.")
+    calls: Counter[str] = field(default_factory=Counter)
+
+    async def call_tool(
+        self, name: str, tool_args: dict[str, Any], ctx: RunContext[Any], tool: ToolsetTool[Any]
+    ) -> Any:
+        key = name + "\0" + json.dumps(tool_args, sort_keys=True, default=str)
+        self.calls[key] += 1
+        if self.calls[key] >= LOOP_CALLS:
+            # Before the call: a loop of a tool with effects (a message sent) should not add one more.
+            raise ToolLoop(
+                f"the model called tool {name!r} with the same arguments {LOOP_CALLS} times; stopped as a loop"
+            )
+        return await super().call_tool(name, tool_args, ctx, tool)
+
+
+def usage_dict(usage: RunUsage) -> dict[str, Any]:
+    """A run's usage as recorded on it."""
+    return {
+        "requests": usage.requests,
+        "tool_calls": usage.tool_calls,
+        "input_tokens": usage.input_tokens,
+        "output_tokens": usage.output_tokens,
+    }
 
 
 def misbehaviour_text(exc: UnexpectedModelBehavior) -> str:
@@ -64,6 +100,20 @@ def misbehaviour_text(exc: UnexpectedModelBehavior) -> str:
     if failing is not None and failing.group(1) != "final_result":
         return f"tool {failing.group(1)!r} kept failing, the run gave up: {cause or exc}"
     return f"the model gave no valid verdict after one retry: {exc}"
+
+
+def evidence(output: str, messages: list[ModelMessage]) -> str:
+    """What the run found, for the end-condition check: its last tool results and its output, clipped."""
+    results = [
+        part.model_response_str()
+        for message in messages
+        if isinstance(message, ModelRequest)
+        for part in message.parts
+        # pydantic-ai's output tool (final_result...) returns only an acknowledgement.
+        if isinstance(part, ToolReturnPart) and not part.tool_name.startswith("final_result")
+    ][-_EVIDENCE_RESULTS:]
+    quoted = [f"Tool result: {text[:_EVIDENCE_CHARS]}" for text in results]
+    return "\n".join([*quoted, f"The run's answer: {output[: 2 * _EVIDENCE_CHARS]}"])
 
 
 class ModelBackend:
@@ -125,40 +175,62 @@ class ModelBackend:
     async def run(self, job: Job, context: str) -> AgentResult:
         if self.unavailable() is not None or self._model is None:
             raise AgentError(self._problem or "no model", permanent=True)
-        agent: Agent[None, Report] = Agent(
+        guard = Counter[str]()
+        agent: Agent[None, BaseModel] = Agent(
             self._model,
-            output_type=Report,
-            instructions=INSTRUCTIONS,
-            toolsets=self._toolsets(),
+            output_type=report_model(job),
+            instructions=MODEL_INSTRUCTIONS,
+            toolsets=[LoopGuard(toolset, guard) for toolset in self._toolsets()],
             # One retry for a malformed verdict (design §5.5); a failing tool is reported to the model.
             retries={"output": 1, "tools": 2},
         )
+        # Ours, so that what a run used is known however it ends (pydantic-ai adds to it in place).
+        usage = RunUsage()
+        meter = current_meter()
+        if meter is not None:
+            meter.follow(lambda: usage_dict(usage))
         try:
             # Entered, the model's provider keeps one HTTP client for the runs in flight and closes it after.
             async with self._model:
-                result = await agent.run(context, usage_limits=self._limits_for(job))
-        except UsageLimitExceeded as exc:
-            raise AgentError(f"budget exceeded, run stopped: {exc}", retry=False) from exc
-        except UnexpectedModelBehavior as exc:
-            raise AgentError(misbehaviour_text(exc)) from exc
-        except (ModelAuthenticationError, ModelNotFoundError) as exc:
-            raise AgentError(f"{type(exc).__name__}: {exc}", permanent=True) from exc
-        except ModelHTTPError as exc:
-            raise AgentError(f"HTTP {exc.status_code} from the model: {exc}", retry_after=exc.retry_after,
-                             permanent=exc.status_code in PERMANENT_STATUS) from exc  # fmt: skip
-        except ModelAPIError as exc:
-            raise AgentError(f"{type(exc).__name__}: {exc}", retry_after=exc.retry_after) from exc
-        except RuntimeError as exc:  # what MCP toolsets raise when a server fails to start or dies
-            raise AgentError(f"an agent server of {self.agent_servers} failed: {exc}") from exc
-        report = result.output
-        usage = result.usage
-        return AgentResult(
-            output=report.output,
-            verdict=Verdict.model_validate(report.model_dump(exclude={"output"})),
-            usage={
-                "requests": usage.requests,
-                "tool_calls": usage.tool_calls,
-                "input_tokens": usage.input_tokens,
-                "output_tokens": usage.output_tokens,
-            },
-        )
+                result = await agent.run(context, usage_limits=self._limits_for(job), usage=usage)
+                output: str = result.output.output  # type: ignore[attr-defined]
+                verdict = Verdict.model_validate(result.output.model_dump(exclude={"output"}))
+                if job.job_type is JobType.ONGOING and job.end_condition and verdict.outcome == "success":
+                    found = evidence(output, result.all_messages())
+                    verdict = await self._end_check(job.end_condition, verdict, found, usage)
+        except (ToolLoop, UsageLimitExceeded, UnexpectedModelBehavior, ModelAPIError, RuntimeError) as exc:
+            raise self._failure(exc, usage_dict(usage)) from exc
+        return AgentResult(output=output, verdict=verdict, usage=usage_dict(usage))
+
+    def _failure(self, exc: Exception, usage: dict[str, Any]) -> AgentError:
+        """The run's failure as the scheduler judges it, with what the run used until then."""
+        if isinstance(exc, ToolLoop):
+            # Retried like other misbehaviour: stopped early it cost little, and the retry's context shows it.
+            return AgentError(str(exc), usage=usage)
+        if isinstance(exc, UsageLimitExceeded):
+            return AgentError(f"budget exceeded, run stopped: {exc}", retry=False, usage=usage)
+        if isinstance(exc, UnexpectedModelBehavior):
+            return AgentError(misbehaviour_text(exc), usage=usage)
+        if isinstance(exc, ModelAuthenticationError | ModelNotFoundError):
+            return AgentError(f"{type(exc).__name__}: {exc}", permanent=True, usage=usage)
+        if isinstance(exc, ModelHTTPError):
+            return AgentError(f"HTTP {exc.status_code} from the model: {exc}", retry_after=exc.retry_after,
+                              permanent=exc.status_code in PERMANENT_STATUS, usage=usage)  # fmt: skip
+        if isinstance(exc, ModelAPIError):
+            return AgentError(f"{type(exc).__name__}: {exc}", retry_after=exc.retry_after, usage=usage)
+        # What MCP toolsets raise when a server fails to start or dies.
+        return AgentError(f"an agent server of {self.agent_servers} failed: {exc}", usage=usage)
+
+    async def _end_check(self, condition: str, verdict: Verdict, found: str, usage: RunUsage) -> Verdict:
+        """Ask whether the end condition holds, as one short question of its own (docs/decisions.md)."""
+        assert self._model is not None
+        checker: Agent[None, EndCheck] = Agent(self._model, output_type=EndCheck, retries={"output": 1})
+        # Outside the work's budget, which may be spent: the check is one request, two with its retry.
+        limits = UsageLimits(request_limit=usage.requests + 2)
+        try:
+            answer = await checker.run(end_check_prompt(condition, found), usage=usage, usage_limits=limits)
+        except (UnexpectedModelBehavior, UsageLimitExceeded) as exc:
+            # Unjudged is not met: the job goes on and the next run asks again.
+            note = f" (the end condition could not be judged: {exc})"
+            return verdict.model_copy(update={"goal_met": False, "summary": (verdict.summary + note)[:2_000]})
+        return verdict.model_copy(update={"goal_met": answer.output.holds})

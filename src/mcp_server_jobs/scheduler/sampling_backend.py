@@ -29,6 +29,7 @@ class SamplingBackend:
     """Asks the most recently seen sampling-capable client to run the job with its own model."""
 
     name = "sampling"
+    text_verdict = True
 
     def __init__(self, max_tokens: int = 8_000, agent_servers: Path | None = None, max_turns: int = 20) -> None:
         self.max_tokens = max_tokens
@@ -95,4 +96,7 @@ class SamplingBackend:
             calls += len(uses)
             messages.append(types.SamplingMessage(role="assistant", content=blocks))
             messages.append(types.SamplingMessage(role="user", content=[await tools.call(use) for use in uses]))
-        raise AgentError(f"the client's model was still calling tools after {self.max_turns} turns", retry=False)
+        raise AgentError(
+            f"the client's model was still calling tools after {self.max_turns} turns", retry=False,
+            usage={"requests": self.max_turns, "tool_calls": calls},
+        )  # fmt: skip

@@ -1,15 +1,22 @@
-"""The verdict that ends every run (design §5.5): validated, structured, decided on by code."""
+"""The verdict that ends every run (design §5.5): what each job asks of its agent, and how the answer is read.
+
+The fields asked for depend on the job: `goal_met` only of ONGOING jobs, `worth_reporting` only where it
+decides delivery (notify=auto), the report only where a message can be sent. A field that is asked for
+is required, so a small model cannot leave the judgement that matters out.
+"""
 
 from __future__ import annotations
 
 import json
-from typing import Literal
+from typing import Any, Literal
 
-from pydantic import BaseModel, Field, ValidationError
+from pydantic import BaseModel, Field, ValidationError, create_model
+
+from mcp_server_jobs.models import Job, JobType, Notify
 
 
 class Verdict(BaseModel):
-    """The agent's judgement of its own run."""
+    """The agent's judgement of its own run, as recorded (fields a job did not ask for keep their default)."""
 
     outcome: Literal["success", "failure"] = Field(
         description="success if the instructions were carried out; failure if they could not be."
@@ -23,16 +30,107 @@ class Verdict(BaseModel):
     report: str | None = Field(default=None, max_length=50_000, description="The message to the user, in Markdown.")
 
 
-VERDICT_INSTRUCTIONS = """\
-When you have finished, end your answer with a JSON object on its own, judging this run:
-{"outcome": "success" or "failure", "summary": "what you did and found, in one or two sentences",
- "goal_met": true/false (only if the job has an end condition: does it hold now?),
- "worth_reporting": true/false (should the user be told now?),
- "report_title": "a short title", "report": "the message for the user, in Markdown"}"""
+# name: (type, default, description, the line of the text backends' JSON template)
+_FIELDS: dict[str, tuple[Any, Any, str, str]] = {
+    "outcome": (
+        Literal["success", "failure"], ..., "success if you carried out the instructions, failure if you could not.",
+        '"outcome": "success" or "failure"',
+    ),
+    "summary": (
+        str, ..., "What you did and found, in one or two sentences.",
+        '"summary": "what you did and found, in one or two sentences"',
+    ),
+    "goal_met": (
+        bool, ..., "true if the job's end condition holds now, else false.",
+        '"goal_met": true or false (required: does the end condition hold now?)',
+    ),
+    "worth_reporting": (
+        bool, ..., "true if the user should be told about this run now, else false.",
+        '"worth_reporting": true or false (required: should the user be told about this run now?)',
+    ),
+    "report_title": (str | None, None, "A short title for the message to the user.", '"report_title": "a short title"'),
+    "report": (
+        str | None, None, "The message to the user, in Markdown.", '"report": "the message for the user, in Markdown"'
+    ),
+}  # fmt: skip
+_LIMITS = {"summary": 2_000, "report_title": 200, "report": 50_000, "output": 200_000}
+
+
+def asked_fields(job: Job, *, goal_met: bool = True) -> list[str]:
+    """The verdict fields this job asks for; `goal_met=False` leaves the end condition to a separate check."""
+    names = ["outcome", "summary"]
+    if goal_met and job.job_type is JobType.ONGOING:
+        names.append("goal_met")
+    if job.notify is Notify.AUTO:
+        names.append("worth_reporting")
+    if job.notify is not Notify.NEVER:
+        names += ["report_title", "report"]
+    return names
+
+
+def _model(name: str, fields: dict[str, tuple[Any, Any, str]]) -> type[BaseModel]:
+    definitions: dict[str, Any] = {
+        field: (kind, Field(default, description=text, max_length=_LIMITS.get(field)))
+        for field, (kind, default, text) in fields.items()
+    }
+    return create_model(name, **definitions)
+
+
+def verdict_model(job: Job) -> type[BaseModel]:
+    """What a text backend's JSON verdict must hold for this job."""
+    return _model("Verdict", {name: _FIELDS[name][:3] for name in asked_fields(job)})
+
+
+def report_model(job: Job) -> type[BaseModel]:
+    """The model backend's structured answer: the work's output first, then the verdict (end condition aside)."""
+    fields = {"output": (str, ..., "The full result of the work: findings, data, drafts.")}
+    fields |= {name: _FIELDS[name][:3] for name in asked_fields(job, goal_met=False)}
+    return _model("Report", fields)
+
+
+def verdict_instructions(job: Job) -> str:
+    """The paragraph that asks a text backend for its verdict as a JSON object."""
+    lines = ",\n ".join(_FIELDS[name][3] for name in asked_fields(job))
+    return f"When you have finished, end your answer with this JSON object on its own, judging this run:\n{{{lines}}}"
+
+
+MODEL_INSTRUCTIONS = """\
+You carry out a background job for a user who is not watching. Do the work the instructions describe,
+using your tools where they help. Then give your result: `output` holds everything the user or a later
+job needs (findings, data, drafts); the other fields judge the run."""
 
 VERDICT_ONLY = """\
 Your previous answer did not end with a valid verdict ({problem}). Reply with the JSON verdict object
 alone, nothing else, judging the work described in your previous answer:"""
+
+
+class EndCheck(BaseModel):
+    """The answer to the end-condition question."""
+
+    holds: bool = Field(description="true if the end condition holds now, else false.")
+
+
+def end_check_prompt(condition: str, evidence: str) -> str:
+    """One short question: does the condition hold, judged on what the run found (quoted)."""
+    return (
+        f"End condition of a background job:\n{condition}\n\n"
+        f"What the job's latest run found:\n---\n{evidence}\n---\n\n"
+        "Judging only by what the run found, does the end condition hold now? Answer holds: true or false."
+    )
+
+
+def preview(job: Job, context: str) -> str:
+    """What a dry run shows: the prompt each kind of backend would get for this job."""
+    fields = ", ".join(["output", *asked_fields(job, goal_met=False)])
+    check = ""
+    if job.job_type is JobType.ONGOING:
+        check = "\nThen one short request asks whether the end condition holds, quoting what the run found."
+    return (
+        f"{context}\n\n{verdict_instructions(job)}\n\n"
+        "--- the command, mcp-agent and sampling backends get all of the above; the model backend gets the "
+        f"context without the JSON paragraph, with these instructions, and answers in the fields {fields}: ---\n"
+        f"{MODEL_INSTRUCTIONS}{check}"
+    )
 
 
 class VerdictError(ValueError):
@@ -61,8 +159,18 @@ def _json_objects(text: str) -> list[str]:
     return spans
 
 
-def parse_verdict(text: str) -> Verdict:
-    """The verdict in the last JSON object of `text`; VerdictError saying what is wrong otherwise."""
+def _problem(error: Any) -> str:
+    """One validation error in words a model can act on."""
+    where = ".".join(map(str, error["loc"])) or "verdict"
+    if error["type"] == "missing":
+        return f'"{where}" is missing'
+    if error["type"].startswith("bool"):
+        return f'"{where}" must be true or false'
+    return f'"{where}": {error["msg"]}'
+
+
+def parse_verdict(text: str, job: Job) -> Verdict:
+    """The verdict in the last JSON object of `text`, holding what `job` asks for; VerdictError saying what is wrong."""
     candidates = _json_objects(text)
     if not candidates:
         raise VerdictError("no JSON object found")
@@ -70,8 +178,10 @@ def parse_verdict(text: str) -> Verdict:
         data = json.loads(candidates[-1])
     except json.JSONDecodeError as exc:
         raise VerdictError(f"the last JSON object is not valid JSON: {exc.msg}") from exc
+    # A run that failed has nothing to judge further: its outcome and summary are enough.
+    model = Verdict if isinstance(data, dict) and data.get("outcome") == "failure" else verdict_model(job)
     try:
-        return Verdict.model_validate(data)
+        asked = model.model_validate(data)
     except ValidationError as exc:
-        problems = "; ".join(f"{'.'.join(map(str, e['loc'])) or 'verdict'}: {e['msg']}" for e in exc.errors())
-        raise VerdictError(f"the verdict is not valid: {problems}") from exc
+        raise VerdictError("the verdict is not valid: " + "; ".join(map(_problem, exc.errors()))) from exc
+    return Verdict.model_validate(asked.model_dump())
