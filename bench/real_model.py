@@ -53,6 +53,7 @@ class Case:
     name: str
     request: dict[str, Any]
     expect: str  # "completed with report", "ran with report", "completed", "stays active", "completed, releases"
+    mentions: tuple[str, ...] = ()  # words its report must contain, so that an empty or echoed report fails
     followers: list[dict[str, Any]] = field(default_factory=list)
 
 
@@ -99,7 +100,9 @@ def run_now(request: dict[str, Any]) -> dict[str, Any]:
 def cases(readme: Path) -> list[Case]:
     """The README's four requests; the page watcher twice, on a page where its condition holds and one where not."""
     examples = readme_examples(readme)
-    by_type = {example["job_type"]: example for example in examples.values()}
+    by_type: dict[str, dict[str, Any]] = {}
+    for example in examples.values():  # the first of each type, should the README retitle one
+        by_type.setdefault(example["job_type"], example)
     watch = examples.get("Watch the pricing page") or by_type["ONGOING"]
     found = re.search(r"https?://\S+", watch["description"])
     if found is None:
@@ -111,8 +114,18 @@ def cases(readme: Path) -> list[Case]:
 
     chain = [examples[title] for title in ("Send the proposal", "Follow up on the proposal", "Escalate")]
     return [
-        Case("research", run_now(examples.get("Research 3 companies") or by_type["ONE_OFF"]), "completed with report"),
-        Case("invoices", run_now(examples.get("Pending invoices reminder") or by_type["SCHEDULED"]), "ran with report"),
+        Case(
+            "research",
+            run_now(examples.get("Research 3 companies") or by_type["ONE_OFF"]),
+            "completed with report",
+            mentions=("Acme", "Globex", "Initech"),
+        ),
+        Case(
+            "invoices",
+            run_now(examples.get("Pending invoices reminder") or by_type["SCHEDULED"]),
+            "ran with report",
+            mentions=("INV-1042",),
+        ),
         Case("watch, changed", run_now(watching(PRICE_CHANGED_URL, watch["title"])), "completed"),
         Case("watch, unchanged", run_now(watching(PRICE_UNCHANGED_URL, watch["title"] + " (shop)")), "stays active"),
         Case("proposal", run_now(chain[0]), "completed, releases", followers=chain[1:]),
@@ -214,6 +227,10 @@ def expectations(outcome: Outcome) -> list[tuple[str, bool]]:
         checks.append((f"the job stays ACTIVE (is {status})", status == "ACTIVE"))
     if expect in ("completed with report", "ran with report"):
         checks.append(("the report of its work is in the inbox", succeeded and message is not None))
+    if outcome.case.mentions:
+        text = "" if message is None else f"{message['title']} {message['body']}".lower()
+        words = ", ".join(outcome.case.mentions)
+        checks.append((f"the report names {words}", all(word.lower() in text for word in outcome.case.mentions)))
     if expect == "completed, releases" and outcome.followers:
         follow = outcome.followers[0]
         checks.append((f"the next step is released: ACTIVE (is {follow['status']})", follow["status"] == "ACTIVE"))
@@ -290,7 +307,8 @@ def render(outcomes: list[Outcome], command: str) -> str:
         "(fixed offline answers). Each job is a README example as written, started now (`run_at`/`delay` "
         f"dropped; `job_run_now` when it would not start by itself); the watcher runs on `{PRICE_CHANGED_URL}` "
         f"(Pro now $25: its condition holds) and on `{PRICE_UNCHANGED_URL}` (still $29). Time: from job_create "
-        "to the run's end. Tool calls: counted by the tool server, then the run's `usage.tool_calls`.",
+        "to the run's end. Tool calls: counted by the tool server, then the run's `usage.tool_calls`. A report counts "
+        "only if it names what it is about (the three companies; the oldest unpaid invoice, INV-1042).",
         "",
         "| job | type | status | run | tool calls | verdict | inbox message | s |",
         "|---|---|---|---|---|---|---|---|",
