@@ -30,6 +30,9 @@ TARGETS = {
 }
 
 
+KEPT_SECTION = "## Real model"
+
+
 def _verdict(section: str, key: str, value: float) -> str:
     target = TARGETS.get((section, key))
     if target is None:
@@ -146,6 +149,16 @@ def _rows(results: dict[str, dict[str, float]]) -> list[str]:
     ]
 
 
+def _kept(path: Path) -> str:
+    """The sections `make bench` does not measure (`bench/real_model.py`'s), kept from the file it replaces."""
+    old = path.read_text(encoding="utf-8") if path.exists() else ""
+    start = old.find(f"\n{KEPT_SECTION}\n")
+    if start < 0:
+        return ""
+    end = old.find("\n## ", start + 1)
+    return old[start : end + 1 if end >= 0 else None]
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--quick", action="store_true", help="a 10 s idle window, and search up to 10k jobs only")
@@ -159,8 +172,8 @@ def main() -> int:
     results["context"] = anyio.run(tokens.measure)
     command = "make bench" if not args.quick else "python -m bench.run --quick"
     text = render(results, command)
-    args.output.write_text(text, encoding="utf-8")
     sys.stdout.write(text)
+    args.output.write_text(text + _kept(args.output), encoding="utf-8")
     return 0
 
 
