@@ -89,7 +89,13 @@ def readme_examples(readme: Path) -> dict[str, dict[str, Any]]:
 def run_now(request: dict[str, Any]) -> dict[str, Any]:
     """The request with its start moved to now: no run_at or delay (the rest of its schedule kept)."""
     adjusted = dict(request)
-    schedule = {k: v for k, v in (request.get("schedule") or {}).items() if k not in ("run_at", "delay")}
+    given = request.get("schedule") or {}
+    schedule: Any
+    if isinstance(given, str):
+        # One string ("tomorrow at 7am") is a ONE_OFF's start; job_run_now runs the others now.
+        schedule = None if request.get("job_type") == "ONE_OFF" else given
+    else:
+        schedule = {k: v for k, v in given.items() if k not in ("run_at", "delay")}
     if schedule:
         adjusted["schedule"] = schedule
     else:

@@ -15,13 +15,14 @@ from pathlib import Path
 
 import anyio
 import pytest
+from pydantic_ai.exceptions import UnexpectedModelBehavior
 from pydantic_ai.messages import ModelMessage, ModelResponse, ToolCallPart
 from pydantic_ai.models.function import AgentInfo, FunctionModel
 
 from mcp_server_jobs.clock import FakeClock
 from mcp_server_jobs.models import JobStatus, RunOutcome
 from mcp_server_jobs.scheduler.agent_tools import is_job_tool
-from mcp_server_jobs.scheduler.model_backend import ModelBackend
+from mcp_server_jobs.scheduler.model_backend import ModelBackend, misbehaviour_text
 from mcp_server_jobs.store import JobFilter
 from tests.conftest import START, World, open_world, wait_for
 from tests.fakes.openai_server import FakeOpenAI, end_check, error, tool_call, verdict
@@ -210,6 +211,7 @@ async def test_a_run_over_its_budget_stops_and_is_not_retried(world: World, prov
     assert run.outcome is RunOutcome.FAILED
     assert run.error is not None
     assert run.error.startswith("budget exceeded, run stopped")
+    assert "http" not in run.error  # not pydantic-ai's advice and docs link
     assert after.status is JobStatus.ACTIVE
     assert after.next_run_at == START + timedelta(hours=1)  # the next occurrence, not a retry in 30 s
     assert after.limits.max_tool_calls == 1
@@ -323,7 +325,9 @@ async def test_a_model_calling_one_tool_with_the_same_arguments_is_stopped_as_a_
     assert run.outcome is RunOutcome.FAILED
     assert run.error == "the model called tool 'pages_fetch_page' with the same arguments 3 times; stopped as a loop"
     assert run.usage == {"requests": 3, "tool_calls": 2, "input_tokens": 300, "output_tokens": 60}
-    assert (tmp_path / "pages-calls").read_text() == "2"  # the third call never reached the tool
+    # The repeat got the first result back with a note to use it; only the first call reached the tool.
+    assert (tmp_path / "pages-calls").read_text() == "1"
+    assert "You already called pages_fetch_page with these arguments" in json.dumps(provider.requests[2]["messages"])
     assert len(provider.requests) == 3
     after = await world.job(job.id)
     assert after.status is JobStatus.ACTIVE  # retried: the next attempt's context shows the loop
@@ -348,3 +352,11 @@ async def test_the_model_is_asked_for_structured_fields_not_for_json_text(db_pat
     assert "Tidy notes" in prompt
     assert "JSON" not in instructions + prompt
     assert fields == ["output", "outcome", "summary"]  # notify=never: nothing about telling the user
+
+
+def test_an_answer_cut_off_at_the_token_limit_is_named_as_such() -> None:
+    exc = UnexpectedModelBehavior(
+        "Model token limit (provider default) exceeded while generating structured output, resulting in "
+        "incomplete JSON. Increase the `max_tokens` model setting, or simplify the prompt."
+    )
+    assert misbehaviour_text(exc).startswith("the model's answer was cut off at its output token limit")

@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from mcp.shared.exceptions import MCPError
 from pydantic import BaseModel
 from pydantic_ai import Agent, RunContext
 from pydantic_ai.exceptions import (
@@ -63,9 +64,14 @@ class ToolLoop(Exception):
 
 @dataclass
 class LoopGuard(WrapperToolset[Any]):
-    """Counts each (tool, arguments) call of a run and stops the run at the LOOP_CALLS-th of one."""
+    """Counts each (tool, arguments) call of a run and stops the run at the LOOP_CALLS-th of one.
+
+    A repeat before that does not reach the tool: the model gets the first result again with a note to
+    use it, which is what a small model needs to move on, and a tool with effects (an email) acts once.
+    """
 
     calls: Counter[str] = field(default_factory=Counter)
+    results: dict[str, Any] = field(default_factory=dict)
 
     async def call_tool(
         self, name: str, tool_args: dict[str, Any], ctx: RunContext[Any], tool: ToolsetTool[Any]
@@ -73,11 +79,16 @@ class LoopGuard(WrapperToolset[Any]):
         key = name + "\0" + json.dumps(tool_args, sort_keys=True, default=str)
         self.calls[key] += 1
         if self.calls[key] >= LOOP_CALLS:
-            # Before the call: a loop of a tool with effects (a message sent) should not add one more.
             raise ToolLoop(
                 f"the model called tool {name!r} with the same arguments {LOOP_CALLS} times; stopped as a loop"
             )
-        return await super().call_tool(name, tool_args, ctx, tool)
+        if key in self.results:
+            return (
+                f"You already called {name} with these arguments; it was not called again. Its result was: "
+                f"{self.results[key]}\nUse that result: do not call {name} with the same arguments again."
+            )
+        self.results[key] = result = await super().call_tool(name, tool_args, ctx, tool)
+        return result
 
 
 def usage_dict(usage: RunUsage) -> dict[str, Any]:
@@ -96,6 +107,11 @@ def misbehaviour_text(exc: UnexpectedModelBehavior) -> str:
     unknown = re.match(r"Unknown tool name: '([^']*)'", str(cause)) if isinstance(cause, ModelRetry) else None
     if unknown is not None:
         return f"the model kept calling unknown tool {unknown.group(1)!r}, which no agent server provides: {cause}"
+    if "token limit" in str(exc).lower():
+        return (
+            "the model's answer was cut off at its output token limit before it was complete; give the model a "
+            "larger max_tokens, or the job shorter instructions"
+        )
     failing = re.match(r"Tool '([^']*)' exceeded max retries", str(exc))
     if failing is not None and failing.group(1) != "final_result":
         return f"tool {failing.group(1)!r} kept failing, the run gave up: {cause or exc}"
@@ -175,12 +191,13 @@ class ModelBackend:
     async def run(self, job: Job, context: str) -> AgentResult:
         if self.unavailable() is not None or self._model is None:
             raise AgentError(self._problem or "no model", permanent=True)
-        guard = Counter[str]()
+        # Shared by the run's toolsets: a loop is one tool and its arguments, whichever server has it.
+        calls, results = Counter[str](), dict[str, Any]()
         agent: Agent[None, BaseModel] = Agent(
             self._model,
             output_type=report_model(job),
             instructions=MODEL_INSTRUCTIONS,
-            toolsets=[LoopGuard(toolset, guard) for toolset in self._toolsets()],
+            toolsets=[LoopGuard(toolset, calls, results) for toolset in self._toolsets()],
             # One retry for a malformed verdict (design §5.5); a failing tool is reported to the model.
             retries={"output": 1, "tools": 2},
         )
@@ -198,7 +215,8 @@ class ModelBackend:
                 if job.job_type is JobType.ONGOING and job.end_condition and verdict.outcome == "success":
                     found = evidence(output, result.all_messages())
                     verdict = await self._end_check(job.end_condition, verdict, found, usage)
-        except (ToolLoop, UsageLimitExceeded, UnexpectedModelBehavior, ModelAPIError, RuntimeError) as exc:
+        # RuntimeError and MCPError: what MCP toolsets raise when a server fails to start or dies.
+        except (ToolLoop, UsageLimitExceeded, UnexpectedModelBehavior, ModelAPIError, RuntimeError, MCPError) as exc:
             raise self._failure(exc, usage_dict(usage)) from exc
         return AgentResult(output=output, verdict=verdict, usage=usage_dict(usage))
 
@@ -208,7 +226,8 @@ class ModelBackend:
             # Retried like other misbehaviour: stopped early it cost little, and the retry's context shows it.
             return AgentError(str(exc), usage=usage)
         if isinstance(exc, UsageLimitExceeded):
-            return AgentError(f"budget exceeded, run stopped: {exc}", retry=False, usage=usage)
+            # pydantic-ai's text goes on to advice and a link to its docs, which are not the user's to follow.
+            return AgentError(f"budget exceeded, run stopped: {str(exc).split('. ')[0]}", retry=False, usage=usage)
         if isinstance(exc, UnexpectedModelBehavior):
             return AgentError(misbehaviour_text(exc), usage=usage)
         if isinstance(exc, ModelAuthenticationError | ModelNotFoundError):

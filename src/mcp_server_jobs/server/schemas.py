@@ -79,3 +79,18 @@ def _without_null(node: dict[str, Any]) -> dict[str, Any]:
     if all(set(arm) == {"type"} for arm in kept):
         return {"type": [arm["type"] for arm in kept], **rest}
     return {"anyOf": kept, **rest}
+
+
+def without_titles(node: Any) -> Any:
+    """An output schema without its `title`s: the rest (nulls and `$defs` too) is what results are checked against."""
+    if isinstance(node, list):
+        return [without_titles(item) for item in node]
+    if not isinstance(node, dict):
+        return node
+    return {
+        key: {name: without_titles(prop) for name, prop in value.items()}
+        if key == "properties"
+        else without_titles(value)
+        for key, value in node.items()
+        if key not in _NOISE
+    }

@@ -18,7 +18,7 @@ from pydantic.fields import FieldInfo
 
 from mcp_server_jobs.errors import JobsError
 from mcp_server_jobs.server.explain import explain
-from mcp_server_jobs.server.schemas import input_schema
+from mcp_server_jobs.server.schemas import input_schema, without_titles
 
 RequestT = TypeVar("RequestT", bound=BaseModel)
 Handler = Callable[[Context, RequestT], Awaitable[Any]]
@@ -90,6 +90,8 @@ def add_model_tool(
     registered = server._tool_manager.get_tool(name)  # pyright: ignore[reportPrivateUsage]
     assert registered is not None
     registered.parameters = schema
+    if registered.fn_metadata.output_schema is not None:
+        registered.fn_metadata.output_schema = without_titles(registered.fn_metadata.output_schema)
     guard.known[name] = frozenset(request_model.model_fields)
 
 
