@@ -264,6 +264,9 @@ async def drive(args: argparse.Namespace, folder: Path, server_log: TextIO) -> l
             print(f"{case.name}: running…", file=sys.stderr, flush=True)
             outcome = await run_case(client, case, calls_log)
             print(f"{case.name}: {summary_line(outcome)}", file=sys.stderr, flush=True)
+            if args.verbose:
+                run, message = outcome.run or {}, outcome.message or {}
+                print(f"  output: {run.get('output')!r:.600}\n  message: {message.get('body')!r:.600}", file=sys.stderr)
             outcomes.append(outcome)
     return outcomes
 
@@ -368,6 +371,7 @@ def main() -> int:
     parser.add_argument("--model-file", type=Path, default=MODEL_FILE, help="GGUF to serve if none answers")
     parser.add_argument("--attempts", type=int, default=1, help="MCP_JOBS_MAX_ATTEMPTS of the server (default 1)")
     parser.add_argument("--readme", type=Path, default=ROOT / "README.md")
+    parser.add_argument("--verbose", action="store_true", help="print each run's output and inbox message")
     parser.add_argument("--write", action="store_true", help="replace the `## Real model` section of BENCHMARKS.md")
     parser.add_argument("--output", type=Path, default=ROOT / "BENCHMARKS.md")
     args = parser.parse_args()
