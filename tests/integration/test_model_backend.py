@@ -360,3 +360,13 @@ def test_an_answer_cut_off_at_the_token_limit_is_named_as_such() -> None:
         "incomplete JSON. Increase the `max_tokens` model setting, or simplify the prompt."
     )
     assert misbehaviour_text(exc).startswith("the model's answer was cut off at its output token limit")
+
+
+async def test_a_field_description_copied_as_its_value_is_sent_back(world: World, provider: FakeOpenAI) -> None:
+    # What Qwen2.5 1.5B wrote as `output` when unsure: the field's own description.
+    provider.script = [verdict("The full result of the work: findings, data, drafts."), verdict("Pro costs $25.")]
+    await world.create(title="Check pricing", job_type="ONE_OFF")
+    [run] = await world.at(START)
+    retry = json.dumps(provider.requests[1]["messages"][-1])
+    assert "that is the description of output, not its content" in retry
+    assert (run.outcome, run.output) == (RunOutcome.SUCCEEDED, "Pro costs $25.")

@@ -8,9 +8,11 @@ is required, so a small model cannot leave the judgement that matters out.
 from __future__ import annotations
 
 import json
-from typing import Any, Literal
+import re
+from collections.abc import Callable
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, Field, ValidationError, create_model
+from pydantic import AfterValidator, BaseModel, Field, ValidationError, create_model
 
 from mcp_server_jobs.models import Job, JobType, Notify
 
@@ -70,10 +72,33 @@ def asked_fields(job: Job, *, goal_met: bool = True) -> list[str]:
 
 def _model(name: str, fields: dict[str, tuple[Any, Any, str]]) -> type[BaseModel]:
     definitions: dict[str, Any] = {
-        field: (kind, Field(default, description=text, max_length=_LIMITS.get(field)))
+        field: (
+            Annotated[kind, AfterValidator(_not_copied(field, text))] if kind in (str, str | None) else kind,
+            Field(default, description=text, max_length=_LIMITS.get(field)),
+        )
         for field, (kind, default, text) in fields.items()
     }
     return create_model(name, **definitions)
+
+
+def _words(text: str) -> str:
+    return " ".join(re.findall(r"\w+", text.lower()))
+
+
+def _not_copied(field: str, description: str) -> Callable[[Any], Any]:
+    """A validator refusing a field's own description (or JSON template text) as its value.
+
+    Small models, unsure what to write, copy it: 'The full result of the work: findings, data, drafts.'
+    """
+    template = re.search(r': "([^"]+)"', _FIELDS[field][3]) if field in _FIELDS else None
+    copies = {_words(description), *([_words(template.group(1))] if template else [])}
+
+    def check(value: Any) -> Any:
+        if isinstance(value, str) and _words(value) in copies:
+            raise ValueError(f"that is the description of {field}, not its content: write what you did and found")
+        return value
+
+    return check
 
 
 def verdict_model(job: Job) -> type[BaseModel]:
@@ -96,8 +121,9 @@ def verdict_instructions(job: Job) -> str:
 
 MODEL_INSTRUCTIONS = """\
 You carry out a background job for a user who is not watching. Do the work the instructions describe,
-using your tools where they help. Then give your result: `output` holds everything the user or a later
-job needs (findings, data, drafts); the other fields judge the run."""
+using your tools where they help; use tools that act (send, post, buy) only when the instructions ask for
+it. Then give your result: `output` holds everything the user or a later job needs, with the facts you
+found (names, numbers, prices); the other fields judge the run."""
 
 VERDICT_ONLY = """\
 Your previous answer did not end with a valid verdict ({problem}). Reply with the JSON verdict object
