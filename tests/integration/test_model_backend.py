@@ -319,19 +319,33 @@ async def test_a_model_calling_one_tool_with_the_same_arguments_is_stopped_as_a_
     world: World, provider: FakeOpenAI, tmp_path: Path
 ) -> None:
     fetch = {"url": "https://example.test/pricing"}
-    provider.script = [tool_call("pages_fetch_page", fetch, call_id=f"call_{i}") for i in range(3)]
+    provider.script = [tool_call("pages_fetch_page", fetch, call_id=f"call_{i}") for i in range(4)]
     job = await world.create(title="Check pricing", job_type="ONE_OFF")
     [run] = await world.at(START)
+    sent = [json.dumps(request["messages"]) for request in provider.requests]
     assert run.outcome is RunOutcome.FAILED
-    assert run.error == "the model called tool 'pages_fetch_page' with the same arguments 3 times; stopped as a loop"
-    assert run.usage == {"requests": 3, "tool_calls": 2, "input_tokens": 300, "output_tokens": 60}
+    assert run.error == (
+        "the model called tool 'pages_fetch_page' with the same arguments 3 times and went on calling tools "
+        "when told to answer; stopped as a loop"
+    )
+    assert run.usage is not None
+    assert run.usage["requests"] == 4
     # The repeat got the first result back with a note to use it; only the first call reached the tool.
     assert (tmp_path / "pages-calls").read_text() == "1"
-    assert "You already called pages_fetch_page with these arguments" in json.dumps(provider.requests[2]["messages"])
-    assert len(provider.requests) == 3
+    assert "You already called pages_fetch_page with these arguments" in sent[2]
+    assert "Call no more tools: give your final result now" in sent[3]
     after = await world.job(job.id)
     assert after.status is JobStatus.ACTIVE  # retried: the next attempt's context shows the loop
     assert after.next_run_at == START + timedelta(seconds=30)
+
+
+async def test_a_model_told_to_stop_looping_may_still_answer(world: World, provider: FakeOpenAI) -> None:
+    fetch = {"url": "https://example.test/pricing"}
+    provider.script = [tool_call("pages_fetch_page", fetch, call_id=f"call_{i}") for i in range(3)]
+    provider.script.append(verdict("Pro costs $25."))
+    await world.create(title="Check pricing", job_type="ONE_OFF")
+    [run] = await world.at(START)
+    assert (run.outcome, run.output) == (RunOutcome.SUCCEEDED, "Pro costs $25.")
 
 
 async def test_the_model_is_asked_for_structured_fields_not_for_json_text(db_path: Path, clock: FakeClock) -> None:
@@ -362,11 +376,14 @@ def test_an_answer_cut_off_at_the_token_limit_is_named_as_such() -> None:
     assert misbehaviour_text(exc).startswith("the model's answer was cut off at its output token limit")
 
 
-async def test_a_field_description_copied_as_its_value_is_sent_back(world: World, provider: FakeOpenAI) -> None:
-    # What Qwen2.5 1.5B wrote as `output` when unsure: the field's own description.
-    provider.script = [verdict("The full result of the work: findings, data, drafts."), verdict("Pro costs $25.")]
-    await world.create(title="Check pricing", job_type="ONE_OFF")
+async def test_a_field_description_copied_as_its_value_counts_as_not_written(
+    world: World, provider: FakeOpenAI
+) -> None:
+    # What Qwen2.5 1.5B wrote as `output` when unsure: the field's own description; its findings in `report`.
+    copied = "The full result of the work: findings, data, drafts."
+    provider.script = [verdict(copied, report="Pro costs $25.", report_title="A short title")]
+    job = await world.create(title="Check pricing", job_type="ONE_OFF", notify="always")
     [run] = await world.at(START)
-    retry = json.dumps(provider.requests[1]["messages"][-1])
-    assert "that is the description of output, not its content" in retry
+    [message] = await world.store.list_messages("local", unread_only=False, limit=10)
     assert (run.outcome, run.output) == (RunOutcome.SUCCEEDED, "Pro costs $25.")
+    assert (message.title, message.body) == (f"{job.title}: succeeded", "Pro costs $25.")

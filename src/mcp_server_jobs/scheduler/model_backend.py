@@ -63,31 +63,47 @@ class ToolLoop(Exception):
 
 
 @dataclass
-class LoopGuard(WrapperToolset[Any]):
-    """Counts each (tool, arguments) call of a run and stops the run at the LOOP_CALLS-th of one.
+class Calls:
+    """What a run's tools were asked, shared by its toolsets: a loop is a tool and its arguments."""
 
-    A repeat before that does not reach the tool: the model gets the first result again with a note to
-    use it, which is what a small model needs to move on, and a tool with effects (an email) acts once.
+    counts: Counter[str] = field(default_factory=Counter)
+    results: dict[str, Any] = field(default_factory=dict)
+    stopped: str | None = None
+
+
+@dataclass
+class LoopGuard(WrapperToolset[Any]):
+    """Notices a model calling one tool with the same arguments again and again, and stops it.
+
+    A repeat does not reach the tool: the model gets the first result again with a note to use it (a
+    tool with effects, an email, acts once). At the LOOP_CALLS-th the model is told to call no more
+    tools and answer from what it found; a tool call after that stops the run as a loop.
     """
 
-    calls: Counter[str] = field(default_factory=Counter)
-    results: dict[str, Any] = field(default_factory=dict)
+    calls: Calls = field(default_factory=Calls)
 
     async def call_tool(
         self, name: str, tool_args: dict[str, Any], ctx: RunContext[Any], tool: ToolsetTool[Any]
     ) -> Any:
+        if self.calls.stopped is not None:
+            raise ToolLoop(self.calls.stopped)
         key = name + "\0" + json.dumps(tool_args, sort_keys=True, default=str)
-        self.calls[key] += 1
-        if self.calls[key] >= LOOP_CALLS:
-            raise ToolLoop(
-                f"the model called tool {name!r} with the same arguments {LOOP_CALLS} times; stopped as a loop"
+        self.calls.counts[key] += 1
+        if self.calls.counts[key] >= LOOP_CALLS:
+            self.calls.stopped = (
+                f"the model called tool {name!r} with the same arguments {LOOP_CALLS} times and went on calling "
+                "tools when told to answer; stopped as a loop"
             )
-        if key in self.results:
+            return (
+                f"Stopped: you called {name} with the same arguments {LOOP_CALLS} times. Call no more tools: "
+                "give your final result now, from what you have found."
+            )
+        if key in self.calls.results:
             return (
                 f"You already called {name} with these arguments; it was not called again. Its result was: "
-                f"{self.results[key]}\nUse that result: do not call {name} with the same arguments again."
+                f"{self.calls.results[key]}\nUse that result: do not call {name} with the same arguments again."
             )
-        self.results[key] = result = await super().call_tool(name, tool_args, ctx, tool)
+        self.calls.results[key] = result = await super().call_tool(name, tool_args, ctx, tool)
         return result
 
 
@@ -191,13 +207,12 @@ class ModelBackend:
     async def run(self, job: Job, context: str) -> AgentResult:
         if self.unavailable() is not None or self._model is None:
             raise AgentError(self._problem or "no model", permanent=True)
-        # Shared by the run's toolsets: a loop is one tool and its arguments, whichever server has it.
-        calls, results = Counter[str](), dict[str, Any]()
+        calls = Calls()
         agent: Agent[None, BaseModel] = Agent(
             self._model,
             output_type=report_model(job),
             instructions=MODEL_INSTRUCTIONS,
-            toolsets=[LoopGuard(toolset, calls, results) for toolset in self._toolsets()],
+            toolsets=[LoopGuard(toolset, calls) for toolset in self._toolsets()],
             # One retry for a malformed verdict (design §5.5); a failing tool is reported to the model.
             retries={"output": 1, "tools": 2},
         )
@@ -210,8 +225,9 @@ class ModelBackend:
             # Entered, the model's provider keeps one HTTP client for the runs in flight and closes it after.
             async with self._model:
                 result = await agent.run(context, usage_limits=self._limits_for(job), usage=usage)
-                output: str = result.output.output  # type: ignore[attr-defined]
                 verdict = Verdict.model_validate(result.output.model_dump(exclude={"output"}))
+                # A small model may leave `output` empty and write its findings in the report.
+                output: str = result.output.output or verdict.report or verdict.summary  # type: ignore[attr-defined]
                 if job.job_type is JobType.ONGOING and job.end_condition and verdict.outcome == "success":
                     found = evidence(output, result.all_messages())
                     verdict = await self._end_check(job.end_condition, verdict, found, usage)

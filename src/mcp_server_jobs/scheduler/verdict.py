@@ -86,17 +86,16 @@ def _words(text: str) -> str:
 
 
 def _not_copied(field: str, description: str) -> Callable[[Any], Any]:
-    """A validator refusing a field's own description (or JSON template text) as its value.
+    """A validator reading a field's own description (or JSON template text) as its value as nothing written.
 
-    Small models, unsure what to write, copy it: 'The full result of the work: findings, data, drafts.'
+    Small models, unsure what to write, copy it ('The full result of the work: findings, data, drafts.')
+    and put the content elsewhere; refusing it cost the run its one output retry, and failed it.
     """
     template = re.search(r': "([^"]+)"', _FIELDS[field][3]) if field in _FIELDS else None
     copies = {_words(description), *([_words(template.group(1))] if template else [])}
 
     def check(value: Any) -> Any:
-        if isinstance(value, str) and _words(value) in copies:
-            raise ValueError(f"that is the description of {field}, not its content: write what you did and found")
-        return value
+        return "" if isinstance(value, str) and _words(value) in copies else value
 
     return check
 
