@@ -21,6 +21,7 @@ from pydantic_ai.models.function import AgentInfo, FunctionModel
 from mcp_server_jobs.clock import FakeClock
 from mcp_server_jobs.config import Settings
 from mcp_server_jobs.scheduler.model_backend import ModelBackend
+from mcp_server_jobs.scheduler.verdict import NEGATED
 from mcp_server_jobs.server.app import build_server
 from tests.conftest import START, World, ok, open_world
 
@@ -44,7 +45,8 @@ class ScriptedLLM:
         if prompt.startswith("End condition of a background job"):
             # The end-condition check quotes what the run found: judge by the page's price.
             self.prompts.setdefault("end check", []).append(prompt)
-            return ModelResponse(parts=[ToolCallPart(info.output_tools[0].name, {"holds": "$19" in prompt})])
+            holds = ("$19" in prompt) != (NEGATED in prompt)
+            return ModelResponse(parts=[ToolCallPart(info.output_tools[0].name, {"holds": holds})])
         title = prompt.splitlines()[0].removeprefix("# Job: ")
         tool_results = [
             str(part.content)
@@ -149,7 +151,8 @@ async def test_watch_a_page_until_it_changes(setup: Setup) -> None:
     for hour in range(5):
         await setup.world.at(START + timedelta(hours=hour))
     assert len(setup.llm.prompts["Watch the pricing page"]) == 3
-    assert len(setup.llm.prompts["end check"]) == 3  # one short question after each check of the page
+    # Two short questions (the condition, and its opposite) after each check of the page.
+    assert len(setup.llm.prompts["end check"]) == 6
     assert await setup.status(job["id"]) == "COMPLETED"
     assert await setup.inbox_titles() == ["The price changed"]
     assert "The Pro plan no longer costs $29/month" in setup.llm.prompts["Watch the pricing page"][0]

@@ -276,9 +276,11 @@ async def test_an_ongoing_job_ends_when_the_end_check_says_its_condition_holds(
         tool_call("pages_fetch_page", {"url": "https://example.test/pricing"}),
         verdict("The Pro plan costs $29/month."),
         end_check(False),
+        end_check(True),  # its opposite holds
         tool_call("pages_fetch_page", {"url": "https://example.test/pricing"}),
         verdict("Still $29."),
         end_check(True),
+        end_check(False),
     ]
     job = await world.create(title="Watch pricing", job_type="ONGOING", schedule={"every": "1h"},
                              end_condition="The Pro plan costs less than $29")  # fmt: skip
@@ -289,6 +291,7 @@ async def test_an_ongoing_job_ends_when_the_end_check_says_its_condition_holds(
     assert second.verdict is not None
     assert (first.verdict["goal_met"], second.verdict["goal_met"]) == (False, True)
     assert (await world.job(job.id)).status is JobStatus.COMPLETED
+    assert "It is not the case that: The Pro plan costs less than $29" in json.dumps(provider.requests[3]["messages"])
     # The work's answer does not ask for goal_met; the check is one short request quoting the evidence.
     work = provider.requests[1]["tools"]
     assert "goal_met" not in json.dumps(work)
@@ -298,7 +301,8 @@ async def test_an_ongoing_job_ends_when_the_end_check_says_its_condition_holds(
     assert "Pro plan $29/month" in question  # the tool's answer, quoted
     assert "Final result processed" not in question
     assert [tool["function"]["name"] for tool in check["tools"]] == ["final_result"]
-    assert first.usage == {"requests": 3, "tool_calls": 1, "input_tokens": 300, "output_tokens": 60}
+    # The work's two requests and the two questions (the condition, and its opposite).
+    assert first.usage == {"requests": 4, "tool_calls": 1, "input_tokens": 400, "output_tokens": 80}
 
 
 async def test_notify_auto_needs_worth_reporting_and_true_delivers(world: World, provider: FakeOpenAI) -> None:
@@ -387,3 +391,17 @@ async def test_a_field_description_copied_as_its_value_counts_as_not_written(
     [message] = await world.store.list_messages("local", unread_only=False, limit=10)
     assert (run.outcome, run.output) == (RunOutcome.SUCCEEDED, "Pro costs $25.")
     assert (message.title, message.body) == (f"{job.title}: succeeded", "Pro costs $25.")
+
+
+async def test_an_end_check_answered_the_same_for_the_condition_and_its_opposite_does_not_end_the_job(
+    world: World, provider: FakeOpenAI
+) -> None:
+    # What Qwen2.5 1.5B does: "holds: true" to whatever it is asked.
+    provider.script = [verdict("The Pro plan costs $29/month."), end_check(True), end_check(True)]
+    job = await world.create(title="Watch pricing", job_type="ONGOING", schedule={"every": "1h"},
+                             end_condition="The Pro plan costs less than $29")  # fmt: skip
+    [run] = await world.at(START)
+    assert run.verdict is not None
+    assert run.verdict["goal_met"] is False
+    assert "could not be judged: the model said true both to it and to its opposite" in (run.summary or "")
+    assert (await world.job(job.id)).status is JobStatus.ACTIVE

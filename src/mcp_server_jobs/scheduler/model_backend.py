@@ -257,15 +257,29 @@ class ModelBackend:
         return AgentError(f"an agent server of {self.agent_servers} failed: {exc}", usage=usage)
 
     async def _end_check(self, condition: str, verdict: Verdict, found: str, usage: RunUsage) -> Verdict:
-        """Ask whether the end condition holds, as one short question of its own (docs/decisions.md)."""
+        """Ask whether the end condition holds, and whether its opposite does (docs/decisions.md).
+
+        Only answers that disagree judge it: a model that says "true" to both has not judged, and a
+        watch ended on such an answer would stop for good while its condition does not hold.
+        """
         assert self._model is not None
-        checker: Agent[None, EndCheck] = Agent(self._model, output_type=EndCheck, retries={"output": 1})
-        # Outside the work's budget, which may be spent: the check is one request, two with its retry.
-        limits = UsageLimits(request_limit=usage.requests + 2)
-        try:
-            answer = await checker.run(end_check_prompt(condition, found), usage=usage, usage_limits=limits)
-        except (UnexpectedModelBehavior, UsageLimitExceeded) as exc:
-            # Unjudged is not met: the job goes on and the next run asks again.
-            note = f" (the end condition could not be judged: {exc})"
-            return verdict.model_copy(update={"goal_met": False, "summary": (verdict.summary + note)[:2_000]})
-        return verdict.model_copy(update={"goal_met": answer.output.holds})
+        answers = []
+        for negated in (False, True):
+            checker: Agent[None, EndCheck] = Agent(self._model, output_type=EndCheck, retries={"output": 1})
+            # Outside the work's budget, which may be spent: each question is one request, two with its retry.
+            limits = UsageLimits(request_limit=usage.requests + 2)
+            prompt = end_check_prompt(condition, found, negated=negated)
+            try:
+                answers.append((await checker.run(prompt, usage=usage, usage_limits=limits)).output.holds)
+            except (UnexpectedModelBehavior, UsageLimitExceeded) as exc:
+                return _unjudged(verdict, str(exc))
+        holds, opposite = answers
+        if holds == opposite:
+            return _unjudged(verdict, f"the model said {str(holds).lower()} both to it and to its opposite")
+        return verdict.model_copy(update={"goal_met": holds})
+
+
+def _unjudged(verdict: Verdict, why: str) -> Verdict:
+    """Unjudged is not met: the job goes on, and its next run asks again."""
+    note = f" (the end condition could not be judged: {why})"
+    return verdict.model_copy(update={"goal_met": False, "summary": (verdict.summary + note)[:2_000]})

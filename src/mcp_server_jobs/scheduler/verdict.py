@@ -135,10 +135,13 @@ class EndCheck(BaseModel):
     holds: bool = Field(description="true if the end condition holds now, else false.")
 
 
-def end_check_prompt(condition: str, evidence: str) -> str:
-    """One short question: does the condition hold, judged on what the run found (quoted)."""
+NEGATED = "It is not the case that: "
+
+
+def end_check_prompt(condition: str, evidence: str, *, negated: bool = False) -> str:
+    """One short question: does the condition (or, `negated`, its opposite) hold, judged on what the run found."""
     return (
-        f"End condition of a background job:\n{condition}\n\n"
+        f"End condition of a background job:\n{NEGATED if negated else ''}{condition}\n\n"
         f"What the job's latest run found:\n---\n{evidence}\n---\n\n"
         "Judging only by what the run found, does the end condition hold now? Answer holds: true or false."
     )
