@@ -152,7 +152,10 @@ def preview(job: Job, context: str) -> str:
     fields = ", ".join(["output", *asked_fields(job, goal_met=False)])
     check = ""
     if job.job_type is JobType.ONGOING:
-        check = "\nThen one short request asks whether the end condition holds, quoting what the run found."
+        check = (
+            "\nThen two short requests ask whether the end condition holds, and whether its opposite does, "
+            "quoting what the run found."
+        )
     return (
         f"{context}\n\n{verdict_instructions(job)}\n\n"
         "--- the command, mcp-agent and sampling backends get all of the above; the model backend gets the "
