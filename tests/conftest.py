@@ -134,6 +134,8 @@ def process_alive(pid: int) -> bool:
     try:
         # The state follows the parenthesised command name, which may itself hold spaces.
         return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] != "Z"
+    except ProcessLookupError:
+        return False  # it went between the two looks
     except (FileNotFoundError, IndexError):
         return not sys.platform.startswith("linux")
 
