@@ -177,6 +177,10 @@ REFUSED: list[tuple[str, str, dict[str, Any], str]] = [
      "the step 61 in the minute field is larger than its 60 values, so it fires only at minute 0 of every hour"),
     ("hour step past the day", "job_create", {**BASE, "schedule": {"cron": "0 */25 * * *"}},
      "for every 25 hours use job_type RECURRING with every='25h'"),
+    ("a list for a duration", "job_create", {**BASE, "job_type": "RECURRING", "schedule": {"every": []}},
+     "schedule.every must be a string or a number, not []"),
+    ("an overlong schedule string", "job_create", {**BASE, "schedule": "every monday " * 20},
+     "schedule is 260 characters long; at most 200 characters"),
     ("reversed range", "job_create", {**BASE, "schedule": {"cron": "1-0 * * * *"}},
      "the minute range 1-0 runs backwards"),
 ]  # fmt: skip

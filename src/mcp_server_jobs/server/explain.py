@@ -39,7 +39,39 @@ _TYPE_ERRORS = {
 
 def explain(exc: ValidationError, schema: dict[str, Any]) -> str:
     """Each problem as 'path: what is wrong; what it takes', then that nothing was changed."""
-    return "; ".join(problem(error, schema) for error in exc.errors()) + ". Nothing was changed."
+    problems = [problem(error, schema) for error in _joined_arms(exc.errors())]
+    return "; ".join(dict.fromkeys(problems)) + ". Nothing was changed."
+
+
+def _joined_arms(errors: list[ErrorDetails]) -> list[ErrorDetails]:
+    """A value that fits no arm of a union ('a string or a number') is one problem, not one per arm."""
+    kinds: dict[tuple[Any, ...], list[str]] = {}
+    for error in errors:
+        if error["type"] in _TYPE_ERRORS:
+            kinds.setdefault(tuple(_published(error["loc"])), []).append(_KINDS[_TYPE_ERRORS[error["type"]]])
+    joined = []
+    for error in errors:
+        wanted = kinds.get(tuple(_published(error["loc"])), [])
+        if error["type"] in _TYPE_ERRORS and len(wanted) > 1:
+            error = {**error, "ctx": {"kinds": " or ".join(dict.fromkeys(wanted))}}
+        joined.append(error)
+    return joined
+
+
+def _path(error: ErrorDetails, schema: dict[str, Any]) -> list[str | int]:
+    """Where the problem is, as the published schema names it."""
+    path = _published(error["loc"])
+    if path and not isinstance(path[-1], int) and error["type"] != "extra_forbidden":
+        # A field the schema does not publish (a schedule's `text`) is the argument it stands for.
+        forms = object_forms(_field(schema, path[:-1]))
+        if forms and path[-1] not in forms[0]["properties"]:
+            path = path[:-1]
+    return path
+
+
+def _published(loc: tuple[str | int, ...]) -> list[str | int]:
+    """The path of `loc` without pydantic's union-arm tags."""
+    return [part for part in loc if isinstance(part, int) or not _is_arm_tag(str(part))]
 
 
 def problem(error: ErrorDetails, schema: dict[str, Any], root: str = "") -> str:
@@ -47,7 +79,7 @@ def problem(error: ErrorDetails, schema: dict[str, Any], root: str = "") -> str:
 
     Paths start at `root` ('jobs.invoices' in a jobs file); the tools' arguments have none.
     """
-    path = [part for part in error["loc"] if isinstance(part, int) or not _is_arm_tag(str(part))]
+    path = _path(error, schema)
 
     def named(parts: list[str | int]) -> str:
         return ".".join([root] * bool(root) + [str(part) for part in parts]) or "arguments"
@@ -65,7 +97,8 @@ def problem(error: ErrorDetails, schema: dict[str, Any], root: str = "") -> str:
         choices = field.get("enum") or _choices(str(ctx.get("expected", "")))
         return f"{where}: {_shown(given)} is not one of {', '.join(map(str, choices))} (any case)"
     if kind in _TYPE_ERRORS:
-        return f"{where} must be {_KINDS[_TYPE_ERRORS[kind]]}, not {_shown(given)}" + _about(field)
+        wanted = ctx.get("kinds") or _KINDS[_TYPE_ERRORS[kind]]
+        return f"{where} must be {wanted}, not {_shown(given)}" + _about(field)
     if kind == "string_too_short":
         return f"{where} is empty; give at least {ctx.get('min_length', 1)} character(s)" + _about(field)
     if kind == "string_too_long":
