@@ -263,9 +263,9 @@ class ModelBackend:
         watch ended on such an answer would stop for good while its condition does not hold.
         """
         assert self._model is not None
+        checker: Agent[None, EndCheck] = Agent(self._model, output_type=EndCheck, retries={"output": 1})
         answers = []
         for negated in (False, True):
-            checker: Agent[None, EndCheck] = Agent(self._model, output_type=EndCheck, retries={"output": 1})
             # Outside the work's budget, which may be spent: each question is one request, two with its retry.
             limits = UsageLimits(request_limit=usage.requests + 2)
             prompt = end_check_prompt(condition, found, negated=negated)

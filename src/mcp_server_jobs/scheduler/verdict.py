@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Callable
+from functools import cache
 from typing import Annotated, Any, Literal
 
 from pydantic import AfterValidator, BaseModel, Field, ValidationError, create_model
@@ -70,14 +71,17 @@ def asked_fields(job: Job, *, goal_met: bool = True) -> list[str]:
     return names
 
 
-def _model(name: str, fields: dict[str, tuple[Any, Any, str]]) -> type[BaseModel]:
-    definitions: dict[str, Any] = {
-        field: (
-            Annotated[kind, AfterValidator(_not_copied(field, text))] if kind in (str, str | None) else kind,
-            Field(default, description=text, max_length=_LIMITS.get(field)),
-        )
-        for field, (kind, default, text) in fields.items()
-    }
+_OUTPUT = (str, ..., "The full result of the work: findings, data, drafts.")
+
+
+@cache
+def _model(name: str, names: tuple[str, ...]) -> type[BaseModel]:
+    """The answer type with these fields, built once: a class costs pydantic about a millisecond, every run."""
+    definitions: dict[str, Any] = {}
+    for field in names:
+        kind, default, text = _OUTPUT if field == "output" else _FIELDS[field][:3]
+        checked = Annotated[kind, AfterValidator(_not_copied(field, text))] if kind in (str, str | None) else kind
+        definitions[field] = (checked, Field(default, description=text, max_length=_LIMITS.get(field)))
     return create_model(name, **definitions)
 
 
@@ -102,14 +106,12 @@ def _not_copied(field: str, description: str) -> Callable[[Any], Any]:
 
 def verdict_model(job: Job) -> type[BaseModel]:
     """What a text backend's JSON verdict must hold for this job."""
-    return _model("Verdict", {name: _FIELDS[name][:3] for name in asked_fields(job)})
+    return _model("Verdict", tuple(asked_fields(job)))
 
 
 def report_model(job: Job) -> type[BaseModel]:
     """The model backend's structured answer: the work's output first, then the verdict (end condition aside)."""
-    fields = {"output": (str, ..., "The full result of the work: findings, data, drafts.")}
-    fields |= {name: _FIELDS[name][:3] for name in asked_fields(job, goal_met=False)}
-    return _model("Report", fields)
+    return _model("Report", ("output", *asked_fields(job, goal_met=False)))
 
 
 def verdict_instructions(job: Job) -> str:

@@ -25,8 +25,9 @@ def input_schema(model: type[BaseModel], described_by: type[BaseModel] | None = 
     compact: dict[str, Any] = _walk(schema, defs)
     compact["additionalProperties"] = False
     if described_by is not None:
+        described = input_schema(described_by)["properties"]
         for name, field in compact["properties"].items():
-            _drop_repeats(field, input_schema(described_by)["properties"].get(name, {}))
+            _drop_repeats(field, described.get(name, {}))
     return compact
 
 
