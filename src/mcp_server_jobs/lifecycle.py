@@ -1,4 +1,7 @@
-"""The status transition table of design §3: the only place that says which changes are allowed."""
+"""Every status rule of design §3: which changes are allowed, and which statuses count as what.
+
+The sets below are the only definitions of those words; the store builds its SQL from them.
+"""
 
 from __future__ import annotations
 
@@ -22,6 +25,23 @@ TRANSITIONS: dict[S, frozenset[S]] = {
     S.CANCELLED: frozenset({S.ARCHIVED}),
     S.ARCHIVED: frozenset(),
 }
+
+LIVE = frozenset({S.PENDING, S.ACTIVE, S.IN_PROGRESS, S.PAUSED, S.BLOCKED})
+"""Jobs that may still run: listed by default, and checked for duplicates."""
+TERMINAL = frozenset({S.COMPLETED, S.FAILED, S.CANCELLED})
+"""Jobs that will not run again by themselves; only a person's retry revives a FAILED one."""
+FROZEN = frozenset({S.COMPLETED, S.CANCELLED, S.ARCHIVED})
+"""Jobs whose fields can no longer change (a FAILED job can still be edited and retried)."""
+IN_THE_WAY = frozenset({S.FAILED, S.CANCELLED, S.BLOCKED})
+"""A dependency in one of these blocks the jobs waiting on it."""
+WAITING = frozenset({S.PENDING, S.BLOCKED})
+"""Statuses decided by dependencies alone."""
+
+
+def affects_dependents(before: S, after: S) -> bool:
+    """Whether a job going from `before` to `after` can change the jobs waiting on it."""
+    return before != after and (after in TERMINAL or S.BLOCKED in (before, after) or before is S.FAILED)
+
 
 # What a client may ask for through job_update, and from where.
 CLIENT_TARGETS: dict[S, frozenset[S]] = {
@@ -73,7 +93,7 @@ def dependency_status(dependencies: Sequence[Job]) -> tuple[S, str | None]:
 
     A FAILED, CANCELLED or BLOCKED dependency blocks it; all COMPLETED frees it; otherwise it waits.
     """
-    stopped = [d for d in dependencies if d.status in (S.FAILED, S.CANCELLED, S.BLOCKED)]
+    stopped = [d for d in dependencies if d.status in IN_THE_WAY]
     if stopped:
         names = ", ".join(f"{d.id} ({d.title!r}) is {d.status}" for d in stopped)
         return S.BLOCKED, f"dependency {names}; {_unblocking(stopped)}"

@@ -50,12 +50,6 @@ class JobStatus(StrEnum):
     ARCHIVED = "ARCHIVED"
 
 
-LIVE_STATUSES = frozenset(
-    {JobStatus.PENDING, JobStatus.ACTIVE, JobStatus.IN_PROGRESS, JobStatus.PAUSED, JobStatus.BLOCKED}
-)
-TERMINAL_STATUSES = frozenset({JobStatus.COMPLETED, JobStatus.FAILED, JobStatus.CANCELLED})
-
-
 class Notify(StrEnum):
     """When a run's result goes to the inbox."""
 

@@ -4,21 +4,13 @@ from __future__ import annotations
 
 from datetime import datetime
 
+from mcp_server_jobs import lifecycle
 from mcp_server_jobs.errors import Conflict
 from mcp_server_jobs.lifecycle import dependency_status
 from mcp_server_jobs.models import Job, JobChanges, JobStatus
 from mcp_server_jobs.store import JobStore
 
 _RETRIES = 5
-# Statuses decided by dependencies alone, which settling may change.
-_WAITING = (JobStatus.PENDING, JobStatus.BLOCKED)
-
-
-def affects_dependents(before: JobStatus, after: JobStatus) -> bool:
-    """Whether a job going from `before` to `after` can change the jobs waiting on it."""
-    return before != after and (after in (JobStatus.COMPLETED, JobStatus.FAILED, JobStatus.CANCELLED)
-                                or JobStatus.BLOCKED in (before, after)
-                                or before is JobStatus.FAILED)  # fmt: skip
 
 
 async def settle_dependents(store: JobStore, changed: Job, now: datetime) -> list[Job]:
@@ -39,7 +31,7 @@ async def settle_dependents(store: JobStore, changed: Job, now: datetime) -> lis
 async def settle(store: JobStore, job: Job, now: datetime) -> Job | None:
     """Re-decide one PENDING or BLOCKED job from its dependencies; the updated job, or None if unchanged."""
     for _ in range(_RETRIES):
-        if job.status not in _WAITING:
+        if job.status not in lifecycle.WAITING:
             return None
         status, reason = dependency_status(await store.get_jobs(job.user_id, job.depends_on))
         if status is job.status and reason == job.status_reason:

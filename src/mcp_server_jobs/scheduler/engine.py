@@ -27,13 +27,14 @@ from apscheduler.triggers.interval import IntervalTrigger
 from mcp_server_jobs import faults
 from mcp_server_jobs.clock import Clock
 from mcp_server_jobs.errors import AgentError, BackendUnavailable
+from mcp_server_jobs.lifecycle import affects_dependents
 from mcp_server_jobs.models import InboxMessage, Job, JobStatus, JobType, Run, RunOutcome, RunTrigger, new_id
 from mcp_server_jobs.redact import Redactor
 from mcp_server_jobs.scheduler.backends import AgentResult, Backend, first_problem, metering, reporting_agent_pids
 from mcp_server_jobs.scheduler.context import MAX_PREVIOUS_RUNS, build_context
 from mcp_server_jobs.scheduler.decide import Outcome, Policy, after_interrupt, after_run, plan_claim, plan_manual
 from mcp_server_jobs.scheduler.delivery import post_webhook, report_for
-from mcp_server_jobs.scheduler.dependencies import affects_dependents, settle, settle_dependents
+from mcp_server_jobs.scheduler.dependencies import settle, settle_dependents
 from mcp_server_jobs.scheduler.verdict import (
     VERDICT_ONLY,
     Verdict,

@@ -21,7 +21,8 @@ from typing import Any
 from pydantic import ValidationError
 
 from mcp_server_jobs.errors import InvalidInput, JobNotFound
-from mcp_server_jobs.models import LIVE_STATUSES, Job, RunLimits, ScheduleInput
+from mcp_server_jobs.lifecycle import LIVE
+from mcp_server_jobs.models import Job, RunLimits, ScheduleInput
 from mcp_server_jobs.server.explain import problem
 from mcp_server_jobs.server.requests import JobCreateRequest, JobUpdateRequest
 from mcp_server_jobs.server.schemas import input_schema
@@ -166,7 +167,7 @@ async def _live_job(service: JobService, defined: DefinedJob | None) -> Job | No
         job = await service.store.get_job(defined.user_id, defined.job_id)
     except JobNotFound:
         return None
-    return job if job.status in LIVE_STATUSES else None
+    return job if job.status in LIVE else None
 
 
 def _check(path: Path, definition: Definition, default_timezone: str, now: datetime) -> None:

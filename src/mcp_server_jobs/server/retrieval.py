@@ -13,7 +13,8 @@ from anyio.abc import TaskStatus
 
 from mcp_server_jobs.embeddings import EmbeddingError, Embeddings
 from mcp_server_jobs.errors import InvalidInput, StoreError
-from mcp_server_jobs.models import LIVE_STATUSES, Job, NewJob, search_text
+from mcp_server_jobs.lifecycle import LIVE
+from mcp_server_jobs.models import Job, NewJob, search_text
 from mcp_server_jobs.store import JobFilter, JobStore, KeywordHit, SimilarHit, Vector
 
 log = logging.getLogger(__name__)
@@ -161,7 +162,7 @@ class Retrieval:
     async def similar_live(self, user_id: str, vector: Vector) -> list[SimilarHit]:
         """The user's live jobs (at most 3) that say nearly the same as `vector`."""
         return await self.store.search_similar(
-            user_id, vector, JobFilter(statuses=tuple(LIVE_STATUSES)), 3, DUPLICATE_SIMILARITY
+            user_id, vector, JobFilter(statuses=tuple(LIVE)), 3, DUPLICATE_SIMILARITY
         )
 
     async def backfill(self) -> int:

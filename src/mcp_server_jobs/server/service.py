@@ -20,6 +20,7 @@ from mcp_server_jobs.errors import (
     JobsError,
     Suggestion,
 )
+from mcp_server_jobs.lifecycle import affects_dependents
 from mcp_server_jobs.models import (
     TEXT_FIELDS,
     InboxMessage,
@@ -37,7 +38,7 @@ from mcp_server_jobs.models import (
     spelled_out,
 )
 from mcp_server_jobs.schedule import Schedule, format_local, seconds_text
-from mcp_server_jobs.scheduler.dependencies import affects_dependents, settle_dependents
+from mcp_server_jobs.scheduler.dependencies import settle_dependents
 from mcp_server_jobs.server.requests import JobCreateRequest, JobUpdateRequest
 from mcp_server_jobs.server.retrieval import Answer, Retrieval
 from mcp_server_jobs.store import JobFilter, JobStore, KeywordHit, SimilarHit
@@ -207,7 +208,7 @@ class JobService:
 
     async def _update_changes(self, job: Job, request: JobUpdateRequest, given: set[str], now: datetime) -> JobChanges:
         edits = given & set(_EDITABLE)
-        if edits and job.status in (JobStatus.COMPLETED, JobStatus.CANCELLED, JobStatus.ARCHIVED):
+        if edits and job.status in lifecycle.FROZEN:
             raise InvalidInput(
                 f"{job.id} is {job.status}; its fields can no longer change.",
                 suggestion=self._recreation(job, request, edits, now),
@@ -365,7 +366,7 @@ def _check_client(job: Job, target: JobStatus, now: datetime) -> None:
     try:
         lifecycle.check_client(job.status, target)
     except ForbiddenTransition as exc:
-        ended = job.status in (JobStatus.COMPLETED, JobStatus.CANCELLED, JobStatus.ARCHIVED)
+        ended = job.status in lifecycle.FROZEN
         if target is not JobStatus.ACTIVE or not ended:
             raise
         raise ForbiddenTransition(str(exc), suggestion=advice.recreate(job, now)) from exc
@@ -373,8 +374,7 @@ def _check_client(job: Job, target: JobStatus, now: datetime) -> None:
 
 def _runnable(dependencies: Sequence[Job]) -> list[str]:
     """The ids of the dependencies that can still complete (not FAILED, CANCELLED or BLOCKED)."""
-    stopped = (JobStatus.FAILED, JobStatus.CANCELLED, JobStatus.BLOCKED)
-    return [d.id for d in dependencies if d.status not in stopped]
+    return [d.id for d in dependencies if d.status not in lifecycle.IN_THE_WAY]
 
 
 def _unique(ids: Sequence[str]) -> list[str]:
@@ -440,7 +440,7 @@ def _merged_schedule(job: Job, given: ScheduleInput, now: datetime) -> Schedule:
     if "every" in overlay:
         base.cron = None
     merged = base.model_copy(update=overlay)
-    held = job.status in (JobStatus.PENDING, JobStatus.BLOCKED) or waiting
+    held = job.status in lifecycle.WAITING or waiting
     schedule = build_schedule(job.job_type, merged, old.timezone, now, after_dependencies=held)
     new_start = "run_at" in overlay or "delay" in overlay
     if not new_start and old.delay_seconds is not None:

@@ -1,8 +1,8 @@
 """Every SQL statement of the SQLite store, by name (SQLite dialect: json_each, FTS5, bm25)."""
 
-from mcp_server_jobs.models import LIVE_STATUSES
+from mcp_server_jobs.lifecycle import LIVE
 
-_LIVE = ", ".join(f"'{status.value}'" for status in sorted(LIVE_STATUSES))
+_LIVE = ", ".join(f"'{status.value}'" for status in sorted(LIVE))
 
 # The job columns in the order `row_to_job` reads them; depends_on is gathered in position order.
 JOB_COLUMNS = """
