@@ -23,7 +23,7 @@ from mcp_server_jobs.models import (
     new_id,
 )
 from mcp_server_jobs.schedule import Schedule
-from mcp_server_jobs.store import Claim
+from mcp_server_jobs.store.base import Claim
 
 # Counting missed occurrences one by one stops here (a 1-second job down for days).
 _MAX_STEPS = 100_000
