@@ -71,8 +71,9 @@ CLAIMS = [
      {"attempt": 2, "occurrence_at": NOW - MINUTE}, (NOW - MINUTE, 2)),
     ("a retry overtaken by a newer occurrence is dropped for it",
      job(JobType.RECURRING, due=HOUR + MINUTE, attempt=2), None, {"attempt": 1}, (NOW - MINUTE, 1)),
-    ("a schedule that ended while down completes", job(JobType.RECURRING, due=MINUTE, schedule={"end_at": NOW - 2 * MINUTE}),
-     None, {"status": JobStatus.COMPLETED, "next_run_at": None}, None),
+    ("a schedule that ended while down completes",
+     job(JobType.RECURRING, due=MINUTE, schedule={"end_at": NOW - 2 * MINUTE}), None,
+     {"status": JobStatus.COMPLETED, "next_run_at": None}, None),
     ("an ongoing job whose schedule ended fails its goal",
      job(JobType.ONGOING, due=MINUTE, schedule={"end_at": NOW - 2 * MINUTE}), None, {"status": JobStatus.FAILED}, None),
 ]  # fmt: skip
@@ -87,7 +88,8 @@ def test_plan_claim(
     running = [run for run in claim.runs if run.outcome is RunOutcome.RUNNING]
     assert [(run.scheduled_for, run.attempt) for run in running] == ([started] if started else [])
     if problem:
-        assert NO_BACKEND_REASON in (claim.changes.status_reason or "") and not claim.runs
+        assert NO_BACKEND_REASON in (claim.changes.status_reason or "")
+        assert not claim.runs
     if case.endswith("recorded missed"):
         assert [run.outcome for run in claim.runs] == [RunOutcome.MISSED]
 
@@ -115,7 +117,8 @@ ENDS = [
      {"status": JobStatus.FAILED, "consecutive_failures": 5}, "5 runs in a row"),
     ("a failed run of a schedule that may fail again goes on", job(JobType.RECURRING, due=MINUTE), run(3), FAILED,
      {"status": JobStatus.ACTIVE, "consecutive_failures": 1, "next_run_at": NOW + 59 * MINUTE}, "last run failed"),
-    ("a schedule's next run is the first after the run's start", job(JobType.RECURRING, due=MINUTE), run(), Outcome(True),
+    ("a schedule's next run is the first after the run's start", job(JobType.RECURRING, due=MINUTE), run(),
+     Outcome(True),
      {"status": JobStatus.ACTIVE, "next_run_at": NOW + 59 * MINUTE, "consecutive_failures": 0}, None),
     ("an ongoing job whose goal is met completes", job(JobType.ONGOING), run(), Outcome(True, goal_met=True),
      {"status": JobStatus.COMPLETED}, "end condition was met"),

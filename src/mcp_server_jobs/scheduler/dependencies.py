@@ -5,12 +5,10 @@ from __future__ import annotations
 from datetime import datetime
 
 from mcp_server_jobs import lifecycle
-from mcp_server_jobs.errors import Conflict
+from mcp_server_jobs.conflicts import retried_on_conflict
 from mcp_server_jobs.lifecycle import dependency_status
 from mcp_server_jobs.models import Job, JobChanges, JobStatus
 from mcp_server_jobs.store import JobStore
-
-_RETRIES = 5
 
 
 async def settle_dependents(store: JobStore, changed: Job, now: datetime) -> list[Job]:
@@ -30,21 +28,20 @@ async def settle_dependents(store: JobStore, changed: Job, now: datetime) -> lis
 
 async def settle(store: JobStore, job: Job, now: datetime) -> Job | None:
     """Re-decide one PENDING or BLOCKED job from its dependencies; the updated job, or None if unchanged."""
-    for _ in range(_RETRIES):
-        if job.status not in lifecycle.WAITING:
+
+    async def write(current: Job) -> Job | None:
+        if current.status not in lifecycle.WAITING:
             return None
-        status, reason = dependency_status(await store.get_jobs(job.user_id, job.depends_on))
-        if status is job.status and reason == job.status_reason:
+        status, reason = dependency_status(await store.get_jobs(current.user_id, current.depends_on))
+        if status is current.status and reason == current.status_reason:
             return None
         changes = JobChanges(status=status, status_reason=reason)
         if status is JobStatus.ACTIVE:
             # "Follow up 3 days after": a dependent's delay counts from now, when its dependencies let it go.
-            schedule = job.schedule.released(now)
-            if schedule != job.schedule:
+            schedule = current.schedule.released(now)
+            if schedule != current.schedule:
                 changes.schedule = schedule
             changes.next_run_at = schedule.first_run(now)
-        try:
-            return await store.update_job(job.user_id, job.id, changes, expected_version=job.version)
-        except Conflict:
-            job = await store.get_job(job.user_id, job.id)
-    raise Conflict()
+        return await store.update_job(current.user_id, current.id, changes, expected_version=current.version)
+
+    return await retried_on_conflict(lambda: store.get_job(job.user_id, job.id), write, first=job)

@@ -4,15 +4,15 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import datetime
 
 from pydantic import ValidationError
 
 from mcp_server_jobs import advice, lifecycle
 from mcp_server_jobs.clock import Clock
+from mcp_server_jobs.conflicts import retried_on_conflict
 from mcp_server_jobs.embeddings import Embeddings
 from mcp_server_jobs.errors import (
-    Conflict,
     DependencyError,
     ForbiddenTransition,
     InvalidInput,
@@ -32,18 +32,23 @@ from mcp_server_jobs.models import (
     Run,
     RunLimits,
     RunOutcome,
-    ScheduleInput,
     build_schedule,
     new_id,
-    spelled_out,
 )
-from mcp_server_jobs.schedule import Schedule, format_local, seconds_text
+from mcp_server_jobs.schedule import Schedule
 from mcp_server_jobs.scheduler.dependencies import settle_dependents
+from mcp_server_jobs.server.job_edits import (
+    check_client,
+    check_end_condition,
+    merged_schedule,
+    runnable,
+    set_status,
+    unique,
+)
 from mcp_server_jobs.server.requests import JobCreateRequest, JobUpdateRequest
 from mcp_server_jobs.server.retrieval import Answer, Retrieval
 from mcp_server_jobs.store import JobFilter, JobStore, KeywordHit, SimilarHit
 
-_RETRIES = 5
 _EDITABLE = ("title", "description", "schedule", "end_condition", "depends_on", "related_entities", "notify",
              "metadata", "limits")  # fmt: skip
 
@@ -68,7 +73,7 @@ def check_request(request: JobCreateRequest, default_timezone: str, now: datetim
     schedule = build_schedule(
         request.job_type, request.schedule, default_timezone, now, after_dependencies=after_dependencies
     )
-    _check_end_condition(request.job_type, request.end_condition)
+    check_end_condition(request.job_type, request.end_condition)
     return schedule
 
 
@@ -105,12 +110,12 @@ class JobService:
         """Validate and store a new job (or return the live one with the same dedup_key)."""
         now = self.clock.now()
         schedule = self.check(request, now)
-        depends_on = _unique(request.depends_on)
+        depends_on = unique(request.depends_on)
         dependencies = await self._dependencies(user_id, depends_on)
         status, reason = lifecycle.dependency_status(dependencies)
         if status is JobStatus.BLOCKED:
             arguments = request.model_dump(mode="json", exclude_unset=True, exclude_defaults=True)
-            arguments["depends_on"] = _runnable(dependencies)
+            arguments["depends_on"] = runnable(dependencies)
             suggestion = Suggestion("To create it without the stopped dependencies", "job_create", arguments)
             raise DependencyError(f"depends_on: {reason}", suggestion=suggestion)
         if status is JobStatus.ACTIVE:
@@ -218,30 +223,30 @@ class JobService:
             if name in edits:
                 setattr(changes, name, getattr(request, name))
         if "end_condition" in edits:
-            _check_end_condition(job.job_type, request.end_condition)
+            check_end_condition(job.job_type, request.end_condition)
             changes.end_condition = request.end_condition
         schedule = job.schedule
         if "schedule" in edits and request.schedule is not None:
-            schedule = _merged_schedule(job, request.schedule, now)
+            schedule = merged_schedule(job, request.schedule, now)
             changes.schedule = schedule
             if job.status is JobStatus.ACTIVE:
                 changes.next_run_at = schedule.first_run(now)
         status = job.status
         if "depends_on" in edits and request.depends_on is not None:
-            depends_on = _unique(request.depends_on)
+            depends_on = unique(request.depends_on)
             dependencies = await self._dependencies(job.user_id, depends_on, of=job.id)
             changes.depends_on = depends_on
             if job.status in (JobStatus.PENDING, JobStatus.ACTIVE, JobStatus.BLOCKED):
                 status, reason = lifecycle.dependency_status(dependencies)
                 if status is JobStatus.BLOCKED:
-                    arguments = {"job_id": job.id, "depends_on": _runnable(dependencies)}
+                    arguments = {"job_id": job.id, "depends_on": runnable(dependencies)}
                     suggestion = Suggestion("To keep only the dependencies that can still run", "job_update", arguments)
                     raise DependencyError(f"depends_on: {reason}", suggestion=suggestion)
                 if status != job.status:
-                    _set_status(changes, status, reason, schedule, now, release=True)
+                    set_status(changes, status, reason, schedule, now, release=True)
         target = JobStatus(request.status) if request.status else None
         if target is not None and target != status:
-            _check_client(job, target, now)
+            check_client(job, target, now)
             await self._client_status(job, target, schedule, changes, now)
         return changes
 
@@ -264,7 +269,7 @@ class JobService:
                     f"Only ONGOING jobs can be marked COMPLETED by hand; {job.id} is {job.job_type}.",
                     suggestion=Suggestion("To stop it for good", "job_cancel", {"job_id": job.id}),
                 )
-            _set_status(changes, JobStatus.COMPLETED, "goal met (marked by the user)", schedule, now)
+            set_status(changes, JobStatus.COMPLETED, "goal met (marked by the user)", schedule, now)
         elif target is JobStatus.ACTIVE:
             used_up = schedule.max_runs is not None and job.run_count >= schedule.max_runs
             if used_up or schedule.first_run(now) is None:
@@ -276,14 +281,14 @@ class JobService:
                 # A job paused while it waited on dependencies goes back to waiting.
                 status, reason = lifecycle.dependency_status(await self.store.get_jobs(job.user_id, job.depends_on))
                 resumed = JobStatus.PENDING if status is JobStatus.PENDING else target
-                _set_status(changes, resumed, reason, schedule, now, release=schedule.run_at is None)
+                set_status(changes, resumed, reason, schedule, now, release=schedule.run_at is None)
             else:
                 blocked = job.status is JobStatus.BLOCKED
                 unblocked = "unblocked by the user" if blocked else None
-                _set_status(changes, JobStatus.ACTIVE, unblocked, schedule, now, release=blocked)
+                set_status(changes, JobStatus.ACTIVE, unblocked, schedule, now, release=blocked)
             changes.consecutive_failures = 0
         else:
-            _set_status(changes, target, None, schedule, now)
+            set_status(changes, target, None, schedule, now)
 
     async def pause(self, user_id: str, job_id: str, reason: str | None) -> Job:
         """Stop scheduling the job; a running job finishes its run first."""
@@ -322,8 +327,8 @@ class JobService:
 
     async def _modify(self, user_id: str, job_id: str, decide: Callable[[Job, datetime], Awaitable[JobChanges]]) -> Job:
         """Read, decide, write if unchanged since the read; re-read and decide again on a conflict."""
-        for _ in range(_RETRIES):
-            job = await self.store.get_job(user_id, job_id)
+
+        async def write(job: Job) -> Job:
             now = self.clock.now()
             changes = await decide(job, now)
             if not changes.model_fields_set:
@@ -332,19 +337,15 @@ class JobService:
             if changes.model_fields_set & TEXT_FIELDS:
                 edited = job.model_copy(update={name: getattr(changes, name) for name in changes.model_fields_set})
                 vector = await self.retrieval.vector_of(edited)
-            try:
-                updated = await self.store.update_job(
-                    user_id, job_id, changes, expected_version=job.version, vector=vector
-                )
-            except Conflict:
-                continue
+            updated = await self.store.update_job(user_id, job_id, changes, expected_version=job.version, vector=vector)
             if affects_dependents(job.status, updated.status):
                 await settle_dependents(self.store, updated, now)
             if job.status is JobStatus.IN_PROGRESS and updated.status is JobStatus.CANCELLED:
                 self.stop_run(job.id)
             await self.wake()
             return updated
-        raise Conflict()
+
+        return await retried_on_conflict(lambda: self.store.get_job(user_id, job_id), write)
 
     # --- inbox ---
 
@@ -359,103 +360,3 @@ class JobService:
             raise InvalidInput("give either message_ids (a list of ids) or all=true, not both and not neither")
         marked = await self.store.mark_read(user_id, None if all_unread else message_ids, self.clock.now())
         return marked, await self.store.count_unread(user_id)
-
-
-def _check_client(job: Job, target: JobStatus, now: datetime) -> None:
-    """lifecycle.check_client; a job that ended and cannot be revived is offered its re-creation."""
-    try:
-        lifecycle.check_client(job.status, target)
-    except ForbiddenTransition as exc:
-        ended = job.status in lifecycle.FROZEN
-        if target is not JobStatus.ACTIVE or not ended:
-            raise
-        raise ForbiddenTransition(str(exc), suggestion=advice.recreate(job, now)) from exc
-
-
-def _runnable(dependencies: Sequence[Job]) -> list[str]:
-    """The ids of the dependencies that can still complete (not FAILED, CANCELLED or BLOCKED)."""
-    return [d.id for d in dependencies if d.status not in lifecycle.IN_THE_WAY]
-
-
-def _unique(ids: Sequence[str]) -> list[str]:
-    return list(dict.fromkeys(ids))
-
-
-def _check_end_condition(job_type: JobType, end_condition: str | None) -> None:
-    if job_type is JobType.ONGOING and not end_condition:
-        raise InvalidInput(
-            "ONGOING jobs need end_condition: the condition, judged after each run, that ends the job "
-            "(e.g. 'the page shows a price below $20')"
-        )
-    if job_type is not JobType.ONGOING and end_condition:
-        raise InvalidInput(
-            "end_condition applies only to ONGOING jobs; use job_type ONGOING to keep going until it holds, "
-            "or leave end_condition out"
-        )
-
-
-def _set_status(
-    changes: JobChanges,
-    status: JobStatus,
-    reason: str | None,
-    schedule: Schedule,
-    now: datetime,
-    *,
-    release: bool = False,
-) -> None:
-    """Set `status`; `release`: the job stops waiting on its dependencies now, so a delay after them starts."""
-    changes.status = status
-    changes.status_reason = reason
-    if status is JobStatus.ACTIVE and release and schedule.delay_seconds is not None:
-        schedule = changes.schedule = schedule.released(now)
-    changes.next_run_at = schedule.first_run(now) if status is JobStatus.ACTIVE else None
-
-
-def _merged_schedule(job: Job, given: ScheduleInput, now: datetime) -> Schedule:
-    """The job's schedule with the given fields replaced.
-
-    Without a new start, an interval keeps its grid (a new period counts from its latest occurrence, not from
-    now) and a dependent's delay still counts from when its dependencies complete.
-    """
-    old = job.schedule
-    tz = old.tz
-    waiting = old.delay_seconds is not None and old.run_at is None
-    base = ScheduleInput(
-        run_at=format_local(old.run_at, tz) if old.run_at and old.run_at > now else None,
-        delay=seconds_text(old.delay_seconds) if waiting else None,
-        cron=old.cron,
-        every=seconds_text(old.every_seconds),
-        timezone=old.timezone,
-        end_at=format_local(old.end_at, tz) if old.end_at else None,
-        max_runs=old.max_runs,
-        timeout=seconds_text(old.timeout_seconds),
-    )
-    overlay = spelled_out(job.job_type, given, old.timezone, now).model_dump(exclude_unset=True, exclude={"text"})
-    if "delay" in overlay:
-        base.run_at = None
-    if "run_at" in overlay:
-        base.delay = None
-    if "cron" in overlay:
-        base.every = None
-    if "every" in overlay:
-        base.cron = None
-    merged = base.model_copy(update=overlay)
-    held = job.status in lifecycle.WAITING or waiting
-    schedule = build_schedule(job.job_type, merged, old.timezone, now, after_dependencies=held)
-    new_start = "run_at" in overlay or "delay" in overlay
-    if not new_start and old.delay_seconds is not None:
-        schedule = schedule.model_copy(update={"delay_seconds": old.delay_seconds})
-    grid = _latest_occurrence(old, now) if schedule.every_seconds and merged.run_at is None and not new_start else None
-    if grid is not None:
-        schedule = schedule.model_copy(update={"run_at": grid})
-        if schedule.first_run(now) is None:
-            raise InvalidInput("schedule: with that change the job has no run left before end_at; move end_at later")
-    return schedule
-
-
-def _latest_occurrence(schedule: Schedule, now: datetime) -> datetime | None:
-    """The latest point at or before `now` of an interval schedule's grid; None for others or before it starts."""
-    if not schedule.every_seconds or schedule.run_at is None or schedule.run_at > now:
-        return None
-    step = timedelta(seconds=schedule.every_seconds)
-    return schedule.run_at + (now - schedule.run_at) // step * step
