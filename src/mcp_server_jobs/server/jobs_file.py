@@ -21,9 +21,9 @@ from typing import Any
 from pydantic import ValidationError
 
 from mcp_server_jobs.errors import InvalidInput, JobNotFound
+from mcp_server_jobs.explain import problem
 from mcp_server_jobs.lifecycle import LIVE
 from mcp_server_jobs.models import Job, RunLimits, ScheduleInput
-from mcp_server_jobs.server.explain import problem
 from mcp_server_jobs.server.requests import JobCreateRequest, JobUpdateRequest
 from mcp_server_jobs.server.schemas import input_schema
 from mcp_server_jobs.server.service import JobService, check_request

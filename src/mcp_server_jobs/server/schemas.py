@@ -42,11 +42,6 @@ def _drop_repeats(node: dict[str, Any], other: dict[str, Any]) -> None:
         _drop_repeats(node["items"], other.get("items", {}))
 
 
-def object_forms(node: dict[str, Any]) -> list[dict[str, Any]]:
-    """The object schemas `node` accepts: itself, or its `anyOf` arms that have properties."""
-    return [form for form in [node, *node.get("anyOf", [])] if "properties" in form]
-
-
 def _walk(node: Any, defs: dict[str, Any]) -> Any:
     if isinstance(node, list):
         return [_walk(item, defs) for item in node]

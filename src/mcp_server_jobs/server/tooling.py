@@ -17,7 +17,7 @@ from pydantic import BaseModel, PlainValidator, ValidationError
 from pydantic.fields import FieldInfo
 
 from mcp_server_jobs.errors import JobsError
-from mcp_server_jobs.server.explain import explain
+from mcp_server_jobs.explain import explain
 from mcp_server_jobs.server.schemas import input_schema, without_titles
 
 RequestT = TypeVar("RequestT", bound=BaseModel)

@@ -1,7 +1,8 @@
 """A validation error in our words: which argument, what is wrong with it, and what it accepts.
 
 pydantic's text names classes ("instance of ScheduleInput") and links to its docs; a model needs
-the argument's path, the problem, and the accepted form, which the published schema holds.
+the argument's path, the problem, and the accepted form, which the published schema holds. The one
+place that turns a ValidationError into text: tool arguments, the jobs file, settings, verdicts.
 """
 
 from __future__ import annotations
@@ -10,8 +11,6 @@ from typing import Any
 
 from pydantic import ValidationError
 from pydantic_core import ErrorDetails
-
-from mcp_server_jobs.server.schemas import object_forms
 
 _KINDS = {
     "string": "a string",
@@ -39,8 +38,17 @@ _TYPE_ERRORS = {
 
 def explain(exc: ValidationError, schema: dict[str, Any]) -> str:
     """Each problem as 'path: what is wrong; what it takes', then that nothing was changed."""
-    problems = [problem(error, schema) for error in _joined_arms(exc.errors())]
-    return "; ".join(dict.fromkeys(problems)) + ". Nothing was changed."
+    return problems(exc, schema) + ". Nothing was changed."
+
+
+def problems(exc: ValidationError, schema: dict[str, Any] | None = None, root: str = "") -> str:
+    """Each problem of `exc` once, read against `schema` (without one, from pydantic's details alone)."""
+    return "; ".join(dict.fromkeys(problem(error, schema or {}, root) for error in _joined_arms(exc.errors())))
+
+
+def object_forms(node: dict[str, Any]) -> list[dict[str, Any]]:
+    """The object schemas `node` accepts: itself, or its `anyOf` arms that have properties."""
+    return [form for form in [node, *node.get("anyOf", [])] if "properties" in form]
 
 
 def _joined_arms(errors: list[ErrorDetails]) -> list[ErrorDetails]:
