@@ -96,61 +96,69 @@ def redactor_for(settings: Settings) -> Redactor:
     return Redactor(configured_secrets(os.environ, settings.agent_servers))
 
 
+def _bearer_auth(settings: Settings) -> dict[str, Any]:
+    """The MCPServer arguments that make HTTP answer 401 without a known token; none on stdio or without tokens.
+
+    Tools then read the token's user. The issuer URL is required by AuthSettings but unused here: there
+    is no OAuth server and no resource metadata, only tokens from `token add`.
+    """
+    verifier = TokenVerifier(TokensFile(settings.tokens))
+    if settings.transport != "http" or not verifier.has_tokens():
+        return {}
+    issuer = AnyHttpUrl(f"http://{settings.host}:{settings.port}")
+    return {"token_verifier": verifier, "auth": AuthSettings(issuer_url=issuer, resource_server_url=None)}
+
+
+@asynccontextmanager
+async def _serving(
+    settings: Settings, clock: Clock, backends: list[Backend], bus: UserEventBus
+) -> AsyncIterator[tools.AppState]:
+    """The store, scheduler and job service of a running server, with their background tasks."""
+
+    async def announce(message: InboxMessage) -> None:
+        await bus.publish_to(message.user_id, ResourceUpdated(uri=INBOX_UNREAD))
+
+    async with SQLiteStore(settings.db, clock=clock) as store, anyio.create_task_group() as group:
+        retrieval = Retrieval(store, Embeddings(settings.embeddings))
+        scheduler = Scheduler(
+            store,
+            clock,
+            backends,
+            policy(settings),
+            on_message=announce,
+            webhook=settings.webhook,
+            redactor=redactor_for(settings),
+        )
+        service = JobService(
+            store,
+            clock,
+            default_timezone=settings.timezone,
+            wake=scheduler.wake,
+            stop_run=scheduler.cancel_job_run,
+            backend_problem=scheduler.backend_problem,
+            retrieval=retrieval,
+            max_live_jobs=settings.max_live_jobs,
+        )
+        await group.start(retrieval.serve)
+        if settings.run_jobs:
+            if (problem := scheduler.backend_problem()) is not None:
+                log.warning("no backend can run jobs yet (%s); due jobs wait. See `mcp-server-jobs doctor`.", problem)
+            await group.start(scheduler.serve)
+        yield tools.AppState(settings=settings, service=service, scheduler=scheduler)
+        group.cancel_scope.cancel()
+
+
 def build_server(settings: Settings, *, clock: Clock | None = None) -> MCPServer[tools.AppState]:
     """The MCP server for `settings`; the database opens when the server starts."""
     clock = clock or SystemClock()
     backends = backends_for(settings)
-    embeddings = Embeddings(settings.embeddings)
-    verifier = TokenVerifier(TokensFile(settings.tokens))
-    # Over HTTP with tokens, the SDK's bearer middleware answers 401 without a known token and
-    # tools read the token's user. The issuer URL is required by AuthSettings but unused here:
-    # there is no OAuth server and no resource metadata, only tokens from `token add`.
-    auth: dict[str, Any] = {}
-    if settings.transport == "http" and verifier.has_tokens():
-        auth = {
-            "token_verifier": verifier,
-            "auth": AuthSettings(
-                issuer_url=AnyHttpUrl(f"http://{settings.host}:{settings.port}"), resource_server_url=None
-            ),
-        }
+    bus = UserEventBus()
 
     @asynccontextmanager
     async def lifespan(_: MCPServer[Any]) -> AsyncIterator[tools.AppState]:
-        async def announce(message: InboxMessage) -> None:
-            await bus.publish_to(message.user_id, ResourceUpdated(uri=INBOX_UNREAD))
+        async with _serving(settings, clock, backends, bus) as state:
+            yield state
 
-        async with SQLiteStore(settings.db, clock=clock) as store, anyio.create_task_group() as group:
-            retrieval = Retrieval(store, embeddings)
-            scheduler = Scheduler(
-                store,
-                clock,
-                backends,
-                policy(settings),
-                on_message=announce,
-                webhook=settings.webhook,
-                redactor=redactor_for(settings),
-            )
-            service = JobService(
-                store,
-                clock,
-                default_timezone=settings.timezone,
-                wake=scheduler.wake,
-                stop_run=scheduler.cancel_job_run,
-                backend_problem=scheduler.backend_problem,
-                retrieval=retrieval,
-                max_live_jobs=settings.max_live_jobs,
-            )
-            await group.start(retrieval.serve)
-            if settings.run_jobs:
-                if (problem := scheduler.backend_problem()) is not None:
-                    log.warning(
-                        "no backend can run jobs yet (%s); due jobs wait. See `mcp-server-jobs doctor`.", problem
-                    )
-                await group.start(scheduler.serve)
-            yield tools.AppState(settings=settings, service=service, scheduler=scheduler)
-            group.cancel_scope.cancel()
-
-    bus = UserEventBus()
     server: MCPServer[tools.AppState] = MCPServer(
         "mcp-server-jobs",
         title="Background jobs",
@@ -158,7 +166,7 @@ def build_server(settings: Settings, *, clock: Clock | None = None) -> MCPServer
         version=__version__,
         lifespan=lifespan,
         subscriptions=bus,
-        **auth,
+        **_bearer_auth(settings),
     )
     tools.register(server)
     prompts.register(server)
