@@ -55,7 +55,7 @@ _EDITABLE = ("title", "description", "schedule", "end_condition", "depends_on", 
 
 @dataclass
 class Created:
-    """The outcome of job_create."""
+    """What job_create answers: the new job (or the live one with its dedup_key), warnings, near-duplicates."""
 
     job: Job
     is_existing: bool
