@@ -16,7 +16,6 @@ from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from functools import partial
-from typing import Any
 
 import anyio
 from anyio.abc import TaskGroup, TaskStatus
@@ -26,23 +25,17 @@ from apscheduler.triggers.interval import IntervalTrigger
 
 from mcp_server_jobs import faults
 from mcp_server_jobs.clock import Clock
-from mcp_server_jobs.errors import AgentError, BackendUnavailable
+from mcp_server_jobs.errors import AgentError
 from mcp_server_jobs.lifecycle import affects_dependents
 from mcp_server_jobs.models import InboxMessage, Job, JobStatus, JobType, Run, RunOutcome, RunTrigger, new_id
 from mcp_server_jobs.redact import Redactor
-from mcp_server_jobs.scheduler.backends import AgentResult, Backend, first_problem, metering, reporting_agent_pids
+from mcp_server_jobs.scheduler.backends.base import Backend, metering, reporting_agent_pids
+from mcp_server_jobs.scheduler.backends.chain import call_backends, prompt_for, read_verdict
+from mcp_server_jobs.scheduler.backends.factory import first_problem
 from mcp_server_jobs.scheduler.context import MAX_PREVIOUS_RUNS, build_context
 from mcp_server_jobs.scheduler.decide import Outcome, Policy, after_interrupt, after_run, plan_claim, plan_manual
 from mcp_server_jobs.scheduler.delivery import post_webhook, report_for
 from mcp_server_jobs.scheduler.dependencies import settle, settle_dependents
-from mcp_server_jobs.scheduler.verdict import (
-    VERDICT_ONLY,
-    Verdict,
-    VerdictError,
-    parse_verdict,
-    preview,
-    verdict_instructions,
-)
 from mcp_server_jobs.store import Claim, Finished, JobStore, Report, Worker
 
 log = logging.getLogger(__name__)
@@ -204,7 +197,7 @@ class Scheduler:
         job = await self.store.get_job(user_id, job_id)
         plan_manual(job, now, self.owner, self.policy)  # refuses what a real run would refuse
         backend = self.backends[0]
-        context = self._prompt(backend, job, await self._context(job))
+        context = prompt_for(backend, job, await self._context(job))
         if self.on_context is not None:
             self.on_context(job, context)
         answer = await backend.run(job, context)
@@ -433,8 +426,8 @@ class Scheduler:
             try:
                 context = await self._context(job)
                 with anyio.fail_after(timeout), reporting_agent_pids(partial(self.store.record_agent_pid, run.id)):
-                    backend, answer = await self._call_backends(job, context)
-                    verdict, usage = await self._verdict(backend, job, answer)
+                    backend, answer = await call_backends(self.backends, job, context, self.on_context)
+                    verdict, usage = await read_verdict(backend, job, answer)
             except TimeoutError:
                 error = f"timed out after {timeout:g}s"
                 return self._ended(run, RunOutcome.FAILED, error=error, usage=meter.reading()), Outcome(False)
@@ -458,46 +451,6 @@ class Scheduler:
         )
         return ended, Outcome(succeeded=succeeded, goal_met=bool(verdict.goal_met))
 
-    async def _call_backends(self, job: Job, context: str) -> tuple[Backend, AgentResult]:
-        reasons = []
-        for backend in self.backends:
-            reason = backend.unavailable()
-            if reason is None:
-                prompt = self._prompt(backend, job, context)
-                if self.on_context is not None:
-                    self.on_context(job, prompt)
-                try:
-                    return backend, await backend.run(job, prompt)
-                except BackendUnavailable as exc:
-                    reason = str(exc)
-            reasons.append(f"{backend.name}: {reason}")
-        raise AgentError("no agent backend could take the run: " + "; ".join(reasons))
-
-    async def _verdict(self, backend: Backend, job: Job, answer: AgentResult) -> tuple[Verdict, dict[str, Any] | None]:
-        """The answer's verdict and the run's usage; a text backend's verdict is read from its output."""
-        if answer.verdict is not None:
-            return answer.verdict, answer.usage
-        try:
-            return parse_verdict(answer.output, job), answer.usage
-        except VerdictError as first:
-            previous = f"--- your previous answer ---\n{answer.output[-8_000:]}\n--- end of it ---"
-            prompt = f"{VERDICT_ONLY.format(problem=first)}\n\n{previous}\n\n{verdict_instructions(job)}"
-            retry = await backend.run(job, prompt)
-            usage = _added(answer.usage, retry.usage)
-            try:
-                return retry.verdict or parse_verdict(retry.output, job), usage
-            except VerdictError as second:
-                raise AgentError(f"no valid verdict after one retry: {second}", usage=usage) from second
-
-    @staticmethod
-    def _prompt(backend: Backend, job: Job, context: str) -> str:
-        """The run's context as this backend gets it: a text backend is also asked for its JSON verdict."""
-        if getattr(backend, "previews", False):
-            return preview(job, context)
-        if getattr(backend, "text_verdict", False):
-            return f"{context}\n\n{verdict_instructions(job)}"
-        return context
-
     async def _context(self, job: Job) -> str:
         dependencies, outputs, previous = [], {}, []
         if job.depends_on:
@@ -515,14 +468,3 @@ class Scheduler:
     async def _settle_dependents(self, job: Job, now: datetime) -> None:
         if affects_dependents(JobStatus.IN_PROGRESS, job.status):
             await settle_dependents(self.store, job, now)
-
-
-def _added(first: dict[str, Any] | None, second: dict[str, Any] | None) -> dict[str, Any] | None:
-    """Two calls' usage as one: counts summed, other entries (the model's name) from the latest."""
-    if first is None or second is None:
-        return first or second
-    total = {**first, **second}
-    for key, value in first.items():
-        if isinstance(value, int) and isinstance(second.get(key), int):
-            total[key] = value + second[key]
-    return total

@@ -38,8 +38,8 @@ from pydantic_ai.usage import RunUsage, UsageLimits
 
 from mcp_server_jobs.errors import AgentError
 from mcp_server_jobs.models import Job, JobType
-from mcp_server_jobs.scheduler.agent_tools import is_job_tool
-from mcp_server_jobs.scheduler.backends import NO_MODEL, AgentResult, current_meter
+from mcp_server_jobs.scheduler.backends.agent_tools import is_job_tool
+from mcp_server_jobs.scheduler.backends.base import NO_MODEL, AgentResult, current_meter
 from mcp_server_jobs.scheduler.verdict import (
     MODEL_INSTRUCTIONS,
     EndCheck,
