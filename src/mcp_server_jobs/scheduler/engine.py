@@ -285,7 +285,7 @@ class Scheduler:
         finished.append(await self._execute(job, run))
 
     async def _execute(self, job: Job, run: Run) -> Run:
-        """Carry out a claimed run and record its end, whatever happens to it."""
+        """Hold a claimed run while it is attempted, and record its end, whatever happens to it."""
         result: Run | None = None
         outcome = Outcome(succeeded=False)
         ended = run
