@@ -7,11 +7,12 @@ secret-looking environment variables and of the headers and env of the agent ser
 
 from __future__ import annotations
 
-import json
 import re
 from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
+
+from mcp_server_jobs.agent_servers import AgentServersError, read_agent_servers
 
 MASK = "[redacted]"
 # Shorter values are too likely to be ordinary words or numbers to be cut out of every text.
@@ -50,10 +51,10 @@ def configured_secrets(environ: Mapping[str, str], agent_servers: Path | None = 
     secrets = [value for name, value in environ.items() if _SECRET_NAME.search(name)]
     if agent_servers is not None:
         try:
-            servers = json.loads(agent_servers.read_text(encoding="utf-8")).get("mcpServers", {})
-        except (OSError, ValueError, AttributeError):
+            servers = read_agent_servers(agent_servers)
+        except AgentServersError:
             servers = {}  # the backend reports an unreadable file itself
-        for server in servers.values() if isinstance(servers, dict) else ():
+        for server in servers.values():
             if isinstance(server, dict):
                 for section in ("headers", "env"):
                     values = server.get(section)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from mcp_server_jobs.models import Job
-from mcp_server_jobs.scheduler.backends import AgentResult
+from mcp_server_jobs.scheduler.backends.base import AgentResult
 from mcp_server_jobs.scheduler.verdict import Verdict
 
 

@@ -20,7 +20,7 @@ from pydantic_ai.models.function import AgentInfo, FunctionModel
 
 from mcp_server_jobs.clock import FakeClock
 from mcp_server_jobs.config import Settings
-from mcp_server_jobs.scheduler.model_backend import ModelBackend
+from mcp_server_jobs.scheduler.backends.model import ModelBackend
 from mcp_server_jobs.scheduler.verdict import NEGATED
 from mcp_server_jobs.server.app import build_server
 from tests.conftest import START, World, ok, open_world

@@ -9,7 +9,7 @@ import pytest
 
 from mcp_server_jobs.clock import FakeClock
 from mcp_server_jobs.models import JobStatus, RunOutcome
-from mcp_server_jobs.scheduler.backends import McpAgentBackend
+from mcp_server_jobs.scheduler.backends.mcp_agent import McpAgentBackend
 from tests.conftest import START, open_world
 
 pytestmark = pytest.mark.anyio

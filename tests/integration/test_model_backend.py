@@ -21,8 +21,8 @@ from pydantic_ai.models.function import AgentInfo, FunctionModel
 
 from mcp_server_jobs.clock import FakeClock
 from mcp_server_jobs.models import JobStatus, RunOutcome
-from mcp_server_jobs.scheduler.agent_tools import is_job_tool
-from mcp_server_jobs.scheduler.model_backend import ModelBackend, misbehaviour_text
+from mcp_server_jobs.scheduler.backends.agent_tools import is_job_tool
+from mcp_server_jobs.scheduler.backends.model import ModelBackend, misbehaviour_text
 from mcp_server_jobs.store import JobFilter
 from tests.conftest import START, World, open_world, wait_for
 from tests.fakes.openai_server import FakeOpenAI, end_check, error, tool_call, verdict

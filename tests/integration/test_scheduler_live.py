@@ -17,7 +17,7 @@ from mcp_server_jobs.clock import SystemClock
 from mcp_server_jobs.config import Settings
 from mcp_server_jobs.errors import StoreError
 from mcp_server_jobs.models import Job
-from mcp_server_jobs.scheduler.backends import AgentResult
+from mcp_server_jobs.scheduler.backends.base import AgentResult
 from mcp_server_jobs.scheduler.decide import Policy
 from mcp_server_jobs.scheduler.engine import Scheduler
 from mcp_server_jobs.scheduler.verdict import Verdict
@@ -164,7 +164,7 @@ async def test_a_locked_database_delays_runs_but_does_not_stop_the_scheduler(
                 other.execute("BEGIN IMMEDIATE")  # another process holds the write lock
                 with pytest.raises(StoreError, match="database is locked"):
                     await store.create_job(new_job(now))
-                scheduler.poke()  # the dispatcher's claim meets the same lock, and must survive it
+                await scheduler.wake()  # the dispatcher's claim meets the same lock, and must survive it
                 await wait_for(lambda: "dispatch failed" in caplog.text)
                 other.execute(
                     "INSERT INTO jobs (id, user_id, title, description, job_type, schedule, notify, status,"
@@ -173,7 +173,7 @@ async def test_a_locked_database_delays_runs_but_does_not_stop_the_scheduler(
                     " '2000-01-01T00:00:00.000000Z', '2000-01-01T00:00:00.000000Z'"
                 )
                 other.execute("COMMIT")
-            scheduler.poke()
+            await scheduler.wake()
             with anyio.fail_after(10):
                 while agent.done != ["job_locked01"]:  # noqa: ASYNC110 -- progress made by the scheduler
                     await anyio.sleep(0.02)

@@ -16,7 +16,6 @@ from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from functools import partial
-from typing import Any
 
 import anyio
 from anyio.abc import TaskGroup, TaskStatus
@@ -26,23 +25,15 @@ from apscheduler.triggers.interval import IntervalTrigger
 
 from mcp_server_jobs import faults
 from mcp_server_jobs.clock import Clock
-from mcp_server_jobs.errors import AgentError, BackendUnavailable
 from mcp_server_jobs.lifecycle import affects_dependents
-from mcp_server_jobs.models import InboxMessage, Job, JobStatus, JobType, Run, RunOutcome, RunTrigger, new_id
+from mcp_server_jobs.models import InboxMessage, Job, JobStatus, Run, RunOutcome
 from mcp_server_jobs.redact import Redactor
-from mcp_server_jobs.scheduler.backends import AgentResult, Backend, first_problem, metering, reporting_agent_pids
-from mcp_server_jobs.scheduler.context import MAX_PREVIOUS_RUNS, build_context
+from mcp_server_jobs.scheduler.attempt import Attempt
+from mcp_server_jobs.scheduler.backends.base import Backend
+from mcp_server_jobs.scheduler.backends.factory import first_problem
 from mcp_server_jobs.scheduler.decide import Outcome, Policy, after_interrupt, after_run, plan_claim, plan_manual
 from mcp_server_jobs.scheduler.delivery import post_webhook, report_for
 from mcp_server_jobs.scheduler.dependencies import settle, settle_dependents
-from mcp_server_jobs.scheduler.verdict import (
-    VERDICT_ONLY,
-    Verdict,
-    VerdictError,
-    parse_verdict,
-    preview,
-    verdict_instructions,
-)
 from mcp_server_jobs.store import Claim, Finished, JobStore, Report, Worker
 
 log = logging.getLogger(__name__)
@@ -100,7 +91,7 @@ class Scheduler:
         self.owner = owner or f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
         self._running: dict[str, _Running] = {}
         self._limiter = anyio.CapacityLimiter(self.policy.max_concurrency)
-        self._poked = anyio.Event()
+        self._woken = anyio.Event()
         self._deliveries_due = anyio.Event()
         self._sweep_due = True
         self._group: TaskGroup | None = None
@@ -142,9 +133,9 @@ class Scheduler:
                     except Exception:
                         # The database may be busy or briefly unreachable: keep serving, try again soon.
                         log.exception("scheduler: dispatch failed; trying again in %gs", _RETRY_SECONDS)
-                        group.start_soon(self._poke_later, _RETRY_SECONDS)
-                    await self._poked.wait()
-                    self._poked = anyio.Event()
+                        group.start_soon(self._wake_later, _RETRY_SECONDS)
+                    await self._woken.wait()
+                    self._woken = anyio.Event()
         finally:
             self._group = None
             alarm.shutdown(wait=False)
@@ -154,13 +145,9 @@ class Scheduler:
                 except Exception as exc:
                     log.warning("scheduler: could not sign off in the database (%s); it is forgotten soon", exc)
 
-    def poke(self) -> None:
-        """Look for due work now (after a job was created or changed in this process)."""
-        self._poked.set()
-
     async def wake(self) -> None:
-        """`poke`, as the awaitable hook the job service calls."""
-        self.poke()
+        """Look for due work now (after a job was created or changed in this process); the job service's hook."""
+        self._woken.set()
 
     async def start_run(self, user_id: str, job_id: str) -> RunStart:
         """Start one run of the job by hand and answer at once: in this process's loop if it runs jobs,
@@ -203,20 +190,7 @@ class Scheduler:
     async def _preview(self, user_id: str, job_id: str, now: datetime) -> tuple[Job, Run]:
         job = await self.store.get_job(user_id, job_id)
         plan_manual(job, now, self.owner, self.policy)  # refuses what a real run would refuse
-        backend = self.backends[0]
-        context = self._prompt(backend, job, await self._context(job))
-        if self.on_context is not None:
-            self.on_context(job, context)
-        answer = await backend.run(job, context)
-        run = Run(
-            id=new_id("run"), job_id=job.id, trigger=RunTrigger.MANUAL, scheduled_for=now, started_at=now,
-            finished_at=self.clock.now(), attempt=0, outcome=RunOutcome.PREVIEW,
-            output=self.redactor.text(answer.output),
-            summary="preview: the context an agent would receive; nothing was run and the job is unchanged",
-            backend=backend.name,
-        )  # fmt: skip
-        await self.store.record_preview(run)
-        return job, run
+        return job, await self._attempt().preview(job, now)
 
     def backend_problem(self) -> str | None:
         """Why no backend can take runs now, or None when one can."""
@@ -244,7 +218,7 @@ class Scheduler:
 
     async def _sweep_alarm(self) -> None:
         self._sweep_due = True
-        self.poke()
+        self._woken.set()
 
     async def _dispatch(self, group: TaskGroup) -> None:
         if self._sweep_due:
@@ -256,7 +230,7 @@ class Scheduler:
             for job, run in claimed:
                 group.start_soon(self._execute, job, run)
             if len(claimed) == free:
-                self.poke()  # more may be due; claim again once these are started
+                self._woken.set()  # more may be due; claim again once these are started
         await self._arm()
 
     async def _arm(self) -> None:
@@ -266,7 +240,7 @@ class Scheduler:
             return
         if earliest <= self.clock.now():
             if len(self._running) < self.policy.max_concurrency:
-                self.poke()
+                self._woken.set()
             return
         self._alarm.add_job(
             self.wake, DateTrigger(run_date=earliest), id="wake", replace_existing=True, misfire_grace_time=None
@@ -278,9 +252,9 @@ class Scheduler:
                          backend_problem=self.backend_problem())  # fmt: skip
         return await self.store.claim_due(now, limit, decide)
 
-    async def _poke_later(self, seconds: float) -> None:
+    async def _wake_later(self, seconds: float) -> None:
         await anyio.sleep(seconds)
-        self.poke()
+        self._woken.set()
 
     async def _renew_leases(self) -> None:
         while True:
@@ -302,11 +276,16 @@ class Scheduler:
 
     # --- one run ---
 
+    def _attempt(self) -> Attempt:
+        # Taken at each use: the backends, the policy and the redactor are attributes a caller may change.
+        return Attempt(self.store, self.clock, self.redactor, self.backends, self.policy.run_timeout_seconds,
+                       self.on_context)  # fmt: skip
+
     async def _collect(self, job: Job, run: Run, finished: list[Run]) -> None:
         finished.append(await self._execute(job, run))
 
     async def _execute(self, job: Job, run: Run) -> Run:
-        """Carry out a claimed run and record its end, whatever happens to it."""
+        """Hold a claimed run while it is attempted, and record its end, whatever happens to it."""
         result: Run | None = None
         outcome = Outcome(succeeded=False)
         ended = run
@@ -314,14 +293,14 @@ class Scheduler:
             self._running[run.id] = _Running(job.id, scope)
             try:
                 async with self._limiter:
-                    result, outcome = await self._attempt(job, run)
+                    result, outcome = await self._attempt().carry_out(job, run)
             finally:
                 self._running.pop(run.id, None)
                 # Also when a scope outside this one (the server stopping) cancels the run: the end is
                 # recorded here and now, not left for the lease to expire and count as a failed attempt.
                 with anyio.CancelScope(shield=True):
                     ended = await self._record_safely(run, result, outcome, stopped=not scope.cancel_called)
-        self.poke()
+        self._woken.set()
         return ended
 
     async def _record_safely(self, run: Run, result: Run | None, outcome: Outcome, *, stopped: bool) -> Run:
@@ -330,7 +309,7 @@ class Scheduler:
         except Exception:
             # Unrecorded, the run keeps its lease until it expires; the sweep then takes it back.
             log.exception("job %s: could not record the end of run %s", run.job_id, run.id)
-            return result or self._ended(run, RunOutcome.INTERRUPTED, error="not recorded")
+            return result or self._attempt().ended(run, RunOutcome.INTERRUPTED, error="not recorded")
 
     async def _record(self, run: Run, result: Run | None, outcome: Outcome, *, stopped: bool) -> Run:
         """Write how the run ended, the job's next state and its report in one go, then settle waiting jobs.
@@ -340,7 +319,7 @@ class Scheduler:
         now = self.clock.now()
         if result is None:
             error = "interrupted: the server shut down" if stopped else "interrupted: cancelled"
-            ended = self._ended(run, RunOutcome.INTERRUPTED, error=error)
+            ended = self._attempt().ended(run, RunOutcome.INTERRUPTED, error=error)
             decide = partial(after_interrupt, now=now, policy=self.policy, counts=not stopped)
         else:
             ended = result
@@ -426,103 +405,6 @@ class Scheduler:
             if len(batch) < _DELIVERY_BATCH:
                 return
 
-    async def _attempt(self, job: Job, run: Run) -> tuple[Run, Outcome]:
-        """One call into the backends with the run's time limit; never raises but for cancellation."""
-        timeout = job.schedule.timeout_seconds or self.policy.run_timeout_seconds
-        with metering() as meter:
-            try:
-                context = await self._context(job)
-                with anyio.fail_after(timeout), reporting_agent_pids(partial(self.store.record_agent_pid, run.id)):
-                    backend, answer = await self._call_backends(job, context)
-                    verdict, usage = await self._verdict(backend, job, answer)
-            except TimeoutError:
-                error = f"timed out after {timeout:g}s"
-                return self._ended(run, RunOutcome.FAILED, error=error, usage=meter.reading()), Outcome(False)
-            except AgentError as exc:
-                failed = Outcome(False, permanent=exc.permanent, retry=exc.retry, retry_after=exc.retry_after)
-                return self._ended(run, RunOutcome.FAILED, error=str(exc), usage=exc.usage), failed
-            except Exception as exc:  # a backend bug must fail the run, not the scheduler
-                log.exception("job %s: run %s failed unexpectedly", job.id, run.id)
-                error = f"{type(exc).__name__}: {exc}"
-                return self._ended(run, RunOutcome.FAILED, error=error, usage=meter.reading()), Outcome(False)
-        succeeded = verdict.outcome == "success"
-        ended = self._ended(
-            run,
-            RunOutcome.SUCCEEDED if succeeded else RunOutcome.FAILED,
-            backend=backend.name,
-            output=answer.output,
-            summary=verdict.summary,
-            verdict=verdict.model_dump(),
-            usage=usage,
-            error=None if succeeded else f"the agent reported failure: {verdict.summary}",
-        )
-        return ended, Outcome(succeeded=succeeded, goal_met=bool(verdict.goal_met))
-
-    async def _call_backends(self, job: Job, context: str) -> tuple[Backend, AgentResult]:
-        reasons = []
-        for backend in self.backends:
-            reason = backend.unavailable()
-            if reason is None:
-                prompt = self._prompt(backend, job, context)
-                if self.on_context is not None:
-                    self.on_context(job, prompt)
-                try:
-                    return backend, await backend.run(job, prompt)
-                except BackendUnavailable as exc:
-                    reason = str(exc)
-            reasons.append(f"{backend.name}: {reason}")
-        raise AgentError("no agent backend could take the run: " + "; ".join(reasons))
-
-    async def _verdict(self, backend: Backend, job: Job, answer: AgentResult) -> tuple[Verdict, dict[str, Any] | None]:
-        """The answer's verdict and the run's usage; a text backend's verdict is read from its output."""
-        if answer.verdict is not None:
-            return answer.verdict, answer.usage
-        try:
-            return parse_verdict(answer.output, job), answer.usage
-        except VerdictError as first:
-            previous = f"--- your previous answer ---\n{answer.output[-8_000:]}\n--- end of it ---"
-            prompt = f"{VERDICT_ONLY.format(problem=first)}\n\n{previous}\n\n{verdict_instructions(job)}"
-            retry = await backend.run(job, prompt)
-            usage = _added(answer.usage, retry.usage)
-            try:
-                return retry.verdict or parse_verdict(retry.output, job), usage
-            except VerdictError as second:
-                raise AgentError(f"no valid verdict after one retry: {second}", usage=usage) from second
-
-    @staticmethod
-    def _prompt(backend: Backend, job: Job, context: str) -> str:
-        """The run's context as this backend gets it: a text backend is also asked for its JSON verdict."""
-        if getattr(backend, "previews", False):
-            return preview(job, context)
-        if getattr(backend, "text_verdict", False):
-            return f"{context}\n\n{verdict_instructions(job)}"
-        return context
-
-    async def _context(self, job: Job) -> str:
-        dependencies, outputs, previous = [], {}, []
-        if job.depends_on:
-            dependencies = await self.store.get_jobs(job.user_id, job.depends_on)
-            outputs = await self.store.latest_outputs(job.depends_on)
-        # A first attempt at a one-off has no history worth a query.
-        if job.job_type is not JobType.ONE_OFF or job.attempt > 1:
-            previous = await self.store.list_runs(job.id, MAX_PREVIOUS_RUNS + 1)
-        return build_context(job, self.clock.now(), dependencies, outputs, previous)
-
-    def _ended(self, run: Run, outcome: RunOutcome, **fields: object) -> Run:
-        clean = {name: self.redactor.data(value) for name, value in fields.items()}
-        return run.model_copy(update={"outcome": outcome, "finished_at": self.clock.now(), **clean})
-
     async def _settle_dependents(self, job: Job, now: datetime) -> None:
         if affects_dependents(JobStatus.IN_PROGRESS, job.status):
             await settle_dependents(self.store, job, now)
-
-
-def _added(first: dict[str, Any] | None, second: dict[str, Any] | None) -> dict[str, Any] | None:
-    """Two calls' usage as one: counts summed, other entries (the model's name) from the latest."""
-    if first is None or second is None:
-        return first or second
-    total = {**first, **second}
-    for key, value in first.items():
-        if isinstance(value, int) and isinstance(second.get(key), int):
-            total[key] = value + second[key]
-    return total

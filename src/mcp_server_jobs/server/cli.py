@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import json
 import logging
 import sqlite3
 import sys
@@ -14,6 +13,7 @@ from pathlib import Path
 import anyio
 
 from mcp_server_jobs import __version__
+from mcp_server_jobs.agent_servers import AgentServersError, read_agent_servers
 from mcp_server_jobs.config import Settings, load_settings
 from mcp_server_jobs.errors import JobsError
 from mcp_server_jobs.lifecycle import NO_BACKEND_REASON
@@ -300,9 +300,9 @@ def _agent_servers_state(path: Path | None) -> str:
     if path is None:
         return "none (job agents get no tools; --agent-servers FILE)"
     try:
-        servers = json.loads(path.read_text(encoding="utf-8"))["mcpServers"]
-    except (OSError, ValueError, KeyError, TypeError) as exc:
-        return f"{path}: cannot be read as an mcpServers file: {exc}"
+        servers = read_agent_servers(path)
+    except AgentServersError as exc:
+        return f"{path}: cannot be read as an mcpServers file: {exc.problem}"
     return f"{path}: {', '.join(servers) or 'no servers'}"
 
 

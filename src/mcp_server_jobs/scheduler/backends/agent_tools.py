@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from contextlib import AsyncExitStack
 from pathlib import Path
 from types import TracebackType
@@ -11,6 +10,7 @@ from typing import Any, Self
 import mcp_types as types
 from mcp import Client, StdioServerParameters
 
+from mcp_server_jobs.agent_servers import AgentServersError, read_agent_servers
 from mcp_server_jobs.errors import AgentError
 
 # The tools of this server: a job's agent never gets them, whatever the agent-servers file lists.
@@ -36,9 +36,9 @@ class AgentTools:
 
     async def __aenter__(self) -> Self:
         try:
-            servers: dict[str, Any] = json.loads(self.config.read_text(encoding="utf-8"))["mcpServers"]
-        except (OSError, ValueError, KeyError, TypeError) as exc:
-            raise AgentError(f"agent servers file {self.config}: {exc}") from exc
+            servers = read_agent_servers(self.config)
+        except AgentServersError as exc:
+            raise AgentError(f"agent servers file {self.config}: {exc.problem}") from exc
         await self._stack.__aenter__()
         try:
             for name, entry in servers.items():

@@ -16,8 +16,8 @@ from mcp.shared.exceptions import MCPError
 
 from mcp_server_jobs.errors import AgentError, BackendUnavailable
 from mcp_server_jobs.models import Job
-from mcp_server_jobs.scheduler.agent_tools import AgentTools
-from mcp_server_jobs.scheduler.backends import AgentResult
+from mcp_server_jobs.scheduler.backends.agent_tools import AgentTools
+from mcp_server_jobs.scheduler.backends.base import AgentResult
 
 log = logging.getLogger(__name__)
 

@@ -36,10 +36,11 @@ from pydantic_ai.models import Model, infer_model
 from pydantic_ai.toolsets import AbstractToolset, ToolsetTool, WrapperToolset
 from pydantic_ai.usage import RunUsage, UsageLimits
 
+from mcp_server_jobs.agent_servers import AgentServersError, read_agent_servers
 from mcp_server_jobs.errors import AgentError
 from mcp_server_jobs.models import Job, JobType
-from mcp_server_jobs.scheduler.agent_tools import is_job_tool
-from mcp_server_jobs.scheduler.backends import NO_MODEL, AgentResult, current_meter
+from mcp_server_jobs.scheduler.backends.agent_tools import is_job_tool
+from mcp_server_jobs.scheduler.backends.base import NO_MODEL, AgentResult, current_meter
 from mcp_server_jobs.scheduler.verdict import (
     MODEL_INSTRUCTIONS,
     EndCheck,
@@ -183,9 +184,11 @@ class ModelBackend:
         if self.agent_servers is None:
             return []
         try:
-            servers = json.loads(self.agent_servers.read_text(encoding="utf-8"))["mcpServers"]
+            servers = read_agent_servers(self.agent_servers)
             loaded = load_mcp_toolsets(self.agent_servers)
-        except (OSError, ValueError, KeyError, TypeError) as exc:
+        except AgentServersError as exc:
+            raise AgentError(f"agent servers file {self.agent_servers}: {exc.problem}") from exc
+        except (OSError, ValueError, KeyError, TypeError) as exc:  # an entry pydantic-ai cannot read
             raise AgentError(f"agent servers file {self.agent_servers}: {exc}") from exc
         for name, entry in servers.items():
             command = entry.get("command") if isinstance(entry, dict) else None
