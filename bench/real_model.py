@@ -58,7 +58,7 @@ class Case:
 
 
 @dataclass
-class Outcome:
+class CaseResult:
     """What one case did, as the tools and the agent's tool server saw it."""
 
     case: Case
@@ -194,7 +194,7 @@ def tool_log(path: Path) -> list[dict[str, Any]]:
     return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
 
 
-async def run_case(client: Client, case: Case, calls_log: Path) -> Outcome:
+async def run_case(client: Client, case: Case, calls_log: Path) -> CaseResult:
     """Create the job, start its run unless it starts by itself, wait for the run's end and read what it left."""
     calls_before = len(tool_log(calls_log))
     started = time.monotonic()
@@ -216,12 +216,12 @@ async def run_case(client: Client, case: Case, calls_log: Path) -> Outcome:
     message = next((m for m in inbox["results"] if m["run_id"] == run["id"]), None)
     calls = tool_log(calls_log)[calls_before:]
     followers = [await job(client, f["id"]) for f in followers]
-    outcome = Outcome(case, current, run, message, calls, seconds, [], followers)
+    outcome = CaseResult(case, current, run, message, calls, seconds, [], followers)
     outcome.checks = expectations(outcome)
     return outcome
 
 
-def expectations(outcome: Outcome) -> list[tuple[str, bool]]:
+def expectations(outcome: CaseResult) -> list[tuple[str, bool]]:
     """Issue 13's expectations for this case, each with whether it held."""
     status, run, message = outcome.job["status"], outcome.run or {}, outcome.message
     succeeded = run.get("outcome") == "succeeded"
@@ -243,7 +243,7 @@ def expectations(outcome: Outcome) -> list[tuple[str, bool]]:
     return checks
 
 
-async def drive(args: argparse.Namespace, folder: Path, server_log: TextIO) -> list[Outcome]:
+async def drive(args: argparse.Namespace, folder: Path, server_log: TextIO) -> list[CaseResult]:
     calls_log = folder / "tool-calls.jsonl"
     agent_servers = folder / "agent-servers.json"
     # As a module: run as a script, its folder bench/ would come first on sys.path and hide the stdlib's http.
@@ -286,14 +286,14 @@ def message_text(message: dict[str, Any] | None) -> str:
     return f"**{message['title']}**: {first[:120]}"
 
 
-def calls_text(outcome: Outcome) -> str:
+def calls_text(outcome: CaseResult) -> str:
     usage = (outcome.run or {}).get("usage")
     counted = ", ".join(f"{name} x{outcome.tool_calls.count(name)}" for name in dict.fromkeys(outcome.tool_calls))
     recorded = "null" if usage is None else str(usage.get("tool_calls"))
     return f"{len(outcome.tool_calls)} ({counted or 'none'}); usage: {recorded}"
 
 
-def summary_line(outcome: Outcome) -> str:
+def summary_line(outcome: CaseResult) -> str:
     run = outcome.run or {}
     failed = [name for name, held in outcome.checks if not held]
     return (
@@ -304,7 +304,7 @@ def summary_line(outcome: Outcome) -> str:
     )
 
 
-def render(outcomes: list[Outcome], command: str) -> str:
+def render(outcomes: list[CaseResult], command: str) -> str:
     """The `## Real model` section of BENCHMARKS.md."""
     lines = [
         SECTION,

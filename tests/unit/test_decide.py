@@ -12,7 +12,7 @@ import pytest
 from mcp_server_jobs.lifecycle import NO_BACKEND_REASON
 from mcp_server_jobs.models import Job, JobStatus, JobType, Notify, Run, RunOutcome, RunTrigger
 from mcp_server_jobs.schedule import Schedule
-from mcp_server_jobs.scheduler.decide import Outcome, Policy, after_interrupt, after_run, plan_claim
+from mcp_server_jobs.scheduler.decide import Ending, Policy, after_interrupt, after_run, plan_claim
 
 NOW = datetime(2027, 3, 1, 12, 0, tzinfo=UTC)
 HOUR = timedelta(hours=1)
@@ -101,45 +101,45 @@ def run(attempt: int = 1, trigger: RunTrigger = RunTrigger.SCHEDULE, started: da
     )  # fmt: skip
 
 
-FAILED = Outcome(succeeded=False)
+FAILED = Ending(succeeded=False)
 ENDS = [
-    # (case, job, run, outcome, changes expected (a subset), words of the status reason)
-    ("a one-off that succeeded is done", job(), run(), Outcome(True),
+    # (case, job, run, how it ended, changes expected (a subset), words of the status reason)
+    ("a one-off that succeeded is done", job(), run(), Ending(True),
      {"status": JobStatus.COMPLETED, "run_count": 1, "next_run_at": None}, "done"),
     ("a failed attempt is retried with backoff", job(), run(), FAILED,
      {"status": JobStatus.ACTIVE, "attempt": 1, "next_run_at": NOW + timedelta(seconds=30)}, "retrying at"),
-    ("the provider's Retry-After is honoured", job(), run(2), Outcome(False, retry_after=300),
+    ("the provider's Retry-After is honoured", job(), run(2), Ending(False, retry_after=300),
      {"next_run_at": NOW + timedelta(seconds=300)}, "asked to wait 300s"),
     ("the last attempt fails a one-off", job(), run(3), FAILED, {"status": JobStatus.FAILED}, "failed 3 attempts"),
-    ("a permanent error is not retried", job(), run(), Outcome(False, permanent=True),
+    ("a permanent error is not retried", job(), run(), Ending(False, permanent=True),
      {"status": JobStatus.FAILED}, "permanent error"),
     ("too many failed runs in a row fail a schedule", job(JobType.RECURRING, consecutive_failures=4), run(3), FAILED,
      {"status": JobStatus.FAILED, "consecutive_failures": 5}, "5 runs in a row"),
     ("a failed run of a schedule that may fail again goes on", job(JobType.RECURRING, due=MINUTE), run(3), FAILED,
      {"status": JobStatus.ACTIVE, "consecutive_failures": 1, "next_run_at": NOW + 59 * MINUTE}, "last run failed"),
     ("a schedule's next run is the first after the run's start", job(JobType.RECURRING, due=MINUTE), run(),
-     Outcome(True),
+     Ending(True),
      {"status": JobStatus.ACTIVE, "next_run_at": NOW + 59 * MINUTE, "consecutive_failures": 0}, None),
-    ("an ongoing job whose goal is met completes", job(JobType.ONGOING), run(), Outcome(True, goal_met=True),
+    ("an ongoing job whose goal is met completes", job(JobType.ONGOING), run(), Ending(True, goal_met=True),
      {"status": JobStatus.COMPLETED}, "end condition was met"),
-    ("an ongoing job whose goal is not met goes on", job(JobType.ONGOING, due=MINUTE), run(), Outcome(True),
+    ("an ongoing job whose goal is not met goes on", job(JobType.ONGOING, due=MINUTE), run(), Ending(True),
      {"status": JobStatus.ACTIVE}, None),
     ("max_runs reached ends the schedule", job(JobType.RECURRING, run_count=2, schedule={"max_runs": 3}), run(),
-     Outcome(True), {"status": JobStatus.COMPLETED, "run_count": 3}, "max_runs"),
-    ("a pause asked during the run takes effect", job(JobType.RECURRING, pause_requested=True), run(), Outcome(True),
+     Ending(True), {"status": JobStatus.COMPLETED, "run_count": 3}, "max_runs"),
+    ("a pause asked during the run takes effect", job(JobType.RECURRING, pause_requested=True), run(), Ending(True),
      {"status": JobStatus.PAUSED, "pause_requested": False, "next_run_at": None}, "paused after its run"),
-    ("a one-off run by hand that succeeded is done", job(), run(trigger=RunTrigger.MANUAL), Outcome(True),
+    ("a one-off run by hand that succeeded is done", job(), run(trigger=RunTrigger.MANUAL), Ending(True),
      {"status": JobStatus.COMPLETED, "run_count": 1}, "run by hand"),
     ("a failed run by hand leaves the schedule alone", job(JobType.RECURRING, run_count=4),
      run(trigger=RunTrigger.MANUAL), FAILED, {"status": JobStatus.ACTIVE}, "the schedule goes on"),
 ]  # fmt: skip
 
 
-@pytest.mark.parametrize(("case", "ran_job", "ended", "outcome", "expected", "reason"), ENDS, ids=[c[0] for c in ENDS])
+@pytest.mark.parametrize(("case", "ran_job", "ended", "ending", "expected", "reason"), ENDS, ids=[c[0] for c in ENDS])
 def test_after_run(
-    case: str, ran_job: Job, ended: Run, outcome: Outcome, expected: dict[str, Any], reason: str | None
+    case: str, ran_job: Job, ended: Run, ending: Ending, expected: dict[str, Any], reason: str | None
 ) -> None:
-    changes = after_run(ran_job, ended, outcome, NOW, POLICY)
+    changes = after_run(ran_job, ended, ending, NOW, POLICY)
     assert written(changes).items() >= expected.items()
     assert (reason or "") in (changes.status_reason or "")
     if ended.trigger is RunTrigger.MANUAL and ran_job.job_type is not JobType.ONE_OFF:

@@ -18,7 +18,7 @@ from mcp_server_jobs.redact import Redactor
 from mcp_server_jobs.scheduler.backends.base import Backend, metering, reporting_agent_pids
 from mcp_server_jobs.scheduler.backends.chain import call_backends, prompt_for, read_verdict
 from mcp_server_jobs.scheduler.context import MAX_PREVIOUS_RUNS, build_context
-from mcp_server_jobs.scheduler.decide import Outcome
+from mcp_server_jobs.scheduler.decide import Ending
 from mcp_server_jobs.store import JobStore
 
 log = logging.getLogger(__name__)
@@ -35,7 +35,7 @@ class Attempt:
     timeout_seconds: float  # unless the job sets its own
     on_context: Callable[[Job, str], None] | None = None
 
-    async def carry_out(self, job: Job, run: Run) -> tuple[Run, Outcome]:
+    async def carry_out(self, job: Job, run: Run) -> tuple[Run, Ending]:
         """One call into the backends with the run's time limit; never raises but for cancellation."""
         timeout = job.schedule.timeout_seconds or self.timeout_seconds
         with metering() as meter:
@@ -46,14 +46,14 @@ class Attempt:
                     verdict, usage = await read_verdict(backend, job, answer)
             except TimeoutError:
                 error = f"timed out after {timeout:g}s"
-                return self.ended(run, RunOutcome.FAILED, error=error, usage=meter.reading()), Outcome(False)
+                return self.ended(run, RunOutcome.FAILED, error=error, usage=meter.reading()), Ending(False)
             except AgentError as exc:
-                failed = Outcome(False, permanent=exc.permanent, retry=exc.retry, retry_after=exc.retry_after)
+                failed = Ending(False, permanent=exc.permanent, retry=exc.retry, retry_after=exc.retry_after)
                 return self.ended(run, RunOutcome.FAILED, error=str(exc), usage=exc.usage), failed
             except Exception as exc:  # a backend bug must fail the run, not the scheduler
                 log.exception("job %s: run %s failed unexpectedly", job.id, run.id)
                 error = f"{type(exc).__name__}: {exc}"
-                return self.ended(run, RunOutcome.FAILED, error=error, usage=meter.reading()), Outcome(False)
+                return self.ended(run, RunOutcome.FAILED, error=error, usage=meter.reading()), Ending(False)
         succeeded = verdict.outcome == "success"
         ended = self.ended(
             run,
@@ -65,7 +65,7 @@ class Attempt:
             usage=usage,
             error=None if succeeded else f"the agent reported failure: {verdict.summary}",
         )
-        return ended, Outcome(succeeded=succeeded, goal_met=bool(verdict.goal_met))
+        return ended, Ending(succeeded=succeeded, goal_met=bool(verdict.goal_met))
 
     async def preview(self, job: Job, now: datetime) -> Run:
         """Show the job to the first backend (a dry run) and record what it answered; the job is not touched."""

@@ -68,7 +68,7 @@ class Policy:
 
 
 @dataclass(frozen=True)
-class Outcome:
+class Ending:
     """How a run ended, as the scheduler judges it."""
 
     succeeded: bool
@@ -225,13 +225,13 @@ def plan_manual(job: Job, now: datetime, owner: str, policy: Policy) -> Claim:
     return Claim(changes, [run])
 
 
-def after_run(job: Job, run: Run, outcome: Outcome, now: datetime, policy: Policy) -> JobChanges:
-    """The job's next state once `run` ended with `outcome` (design §5.6: code decides, never the model)."""
+def after_run(job: Job, run: Run, ending: Ending, now: datetime, policy: Policy) -> JobChanges:
+    """The job's next state once `run` ended as `ending` says (design §5.6: code decides, never the model)."""
     if run.trigger is RunTrigger.MANUAL:
-        return _after_manual(job, run, outcome)
-    if not outcome.succeeded and outcome.retry and not outcome.permanent and run.attempt < policy.max_attempts:
-        retry_at = now + policy.backoff(run.attempt, outcome.retry_after)
-        asked = f", as the provider asked to wait {outcome.retry_after:g}s" if outcome.retry_after else ""
+        return _after_manual(job, run, ending)
+    if not ending.succeeded and ending.retry and not ending.permanent and run.attempt < policy.max_attempts:
+        retry_at = now + policy.backoff(run.attempt, ending.retry_after)
+        asked = f", as the provider asked to wait {ending.retry_after:g}s" if ending.retry_after else ""
         changes = JobChanges(
             status=JobStatus.ACTIVE,
             attempt=run.attempt,
@@ -240,22 +240,22 @@ def after_run(job: Job, run: Run, outcome: Outcome, now: datetime, policy: Polic
             f"retrying at {retry_at.isoformat(timespec='seconds')}{asked}",
         )
         return _maybe_pause(job, changes)
-    failures = 0 if outcome.succeeded else job.consecutive_failures + 1
+    failures = 0 if ending.succeeded else job.consecutive_failures + 1
     changes = JobChanges(
         run_count=job.run_count + 1,
         consecutive_failures=failures,
         last_run_at=run.started_at,
         occurrence_at=None,
         attempt=0,
-        status_reason=None if outcome.succeeded else f"last run failed: {run.error}",
+        status_reason=None if ending.succeeded else f"last run failed: {run.error}",
     )
-    if outcome.permanent:
+    if ending.permanent:
         return _fail(changes, f"stopped at a permanent error, not retried: {run.error}")
-    if not outcome.succeeded and (job.job_type is JobType.ONE_OFF or failures >= policy.max_consecutive_failures):
-        return _fail(changes, f"{_failed_how(job, run, outcome, failures)}; last error: {run.error}")
-    if outcome.succeeded and job.job_type is JobType.ONE_OFF:
+    if not ending.succeeded and (job.job_type is JobType.ONE_OFF or failures >= policy.max_consecutive_failures):
+        return _fail(changes, f"{_failed_how(job, run, ending, failures)}; last error: {run.error}")
+    if ending.succeeded and job.job_type is JobType.ONE_OFF:
         return _finish(changes, JobStatus.COMPLETED, "done")
-    if outcome.goal_met and job.job_type is JobType.ONGOING:
+    if ending.goal_met and job.job_type is JobType.ONGOING:
         return _finish(changes, JobStatus.COMPLETED, "its end condition was met")
     # A late run covered the occurrences that fell due while it waited: the next is the first after its start.
     base = max(run.scheduled_for, run.started_at) if run.scheduled_for and run.started_at else now
@@ -270,21 +270,21 @@ def after_run(job: Job, run: Run, outcome: Outcome, now: datetime, policy: Polic
     return _maybe_pause(job, changes)
 
 
-def _failed_how(job: Job, run: Run, outcome: Outcome, failures: int) -> str:
+def _failed_how(job: Job, run: Run, ending: Ending, failures: int) -> str:
     """How a failed job got there, counted from what happened (not from the policy's limits)."""
     if job.job_type is not JobType.ONE_OFF:
         return f"failed {failures} runs in a row"
     tries = "1 attempt" if run.attempt == 1 else f"{run.attempt} attempts"
-    return f"failed at attempt {run.attempt}, not retried" if not outcome.retry else f"failed {tries}"
+    return f"failed at attempt {run.attempt}, not retried" if not ending.retry else f"failed {tries}"
 
 
 def after_interrupt(job: Job, run: Run, now: datetime, policy: Policy, *, counts: bool = True) -> JobChanges:
     """The job's next state when its run was cut off (a crash, or a shutdown when `counts` is False)."""
     if run.trigger is RunTrigger.MANUAL:
-        return _after_manual(job, run, Outcome(succeeded=False))
+        return _after_manual(job, run, Ending(succeeded=False))
     attempt = run.attempt if counts else run.attempt - 1
     if attempt >= policy.max_attempts:
-        return after_run(job, run, Outcome(succeeded=False), now, policy)
+        return after_run(job, run, Ending(succeeded=False), now, policy)
     changes = JobChanges(
         status=JobStatus.ACTIVE,
         attempt=attempt,
@@ -294,16 +294,16 @@ def after_interrupt(job: Job, run: Run, now: datetime, policy: Policy, *, counts
     return _maybe_pause(job, changes)
 
 
-def _after_manual(job: Job, run: Run, outcome: Outcome) -> JobChanges:
+def _after_manual(job: Job, run: Run, ending: Ending) -> JobChanges:
     # The schedule's counters stay (max_runs counts scheduled runs); the last run is this one, whatever it did.
     changes = JobChanges(last_run_at=run.started_at)
-    if outcome.succeeded and job.job_type is JobType.ONE_OFF:
+    if ending.succeeded and job.job_type is JobType.ONE_OFF:
         changes.run_count = job.run_count + 1
         return _finish(changes, JobStatus.COMPLETED, "done (run by hand)")
-    if outcome.goal_met and job.job_type is JobType.ONGOING:
+    if ending.goal_met and job.job_type is JobType.ONGOING:
         return _finish(changes, JobStatus.COMPLETED, "its end condition was met")
     changes.status = JobStatus.ACTIVE
-    if not outcome.succeeded:
+    if not ending.succeeded:
         changes.status_reason = f"the run by hand failed: {run.error}; the schedule goes on"
     return _maybe_pause(job, changes)
 

@@ -31,7 +31,7 @@ from mcp_server_jobs.redact import Redactor
 from mcp_server_jobs.scheduler.attempt import Attempt
 from mcp_server_jobs.scheduler.backends.base import Backend
 from mcp_server_jobs.scheduler.backends.factory import first_problem
-from mcp_server_jobs.scheduler.decide import Outcome, Policy, after_interrupt, after_run, plan_claim, plan_manual
+from mcp_server_jobs.scheduler.decide import Ending, Policy, after_interrupt, after_run, plan_claim, plan_manual
 from mcp_server_jobs.scheduler.delivery import post_webhook, report_for
 from mcp_server_jobs.scheduler.dependencies import settle, settle_dependents
 from mcp_server_jobs.store import Claim, Finished, JobStore, Report, Worker
@@ -287,31 +287,31 @@ class Scheduler:
     async def _execute(self, job: Job, run: Run) -> Run:
         """Hold a claimed run while it is attempted, and record its end, whatever happens to it."""
         result: Run | None = None
-        outcome = Outcome(succeeded=False)
+        ending = Ending(succeeded=False)
         ended = run
         with anyio.CancelScope() as scope:
             self._running[run.id] = _Running(job.id, scope)
             try:
                 async with self._limiter:
-                    result, outcome = await self._attempt().carry_out(job, run)
+                    result, ending = await self._attempt().carry_out(job, run)
             finally:
                 self._running.pop(run.id, None)
                 # Also when a scope outside this one (the server stopping) cancels the run: the end is
                 # recorded here and now, not left for the lease to expire and count as a failed attempt.
                 with anyio.CancelScope(shield=True):
-                    ended = await self._record_safely(run, result, outcome, stopped=not scope.cancel_called)
+                    ended = await self._record_safely(run, result, ending, stopped=not scope.cancel_called)
         self._woken.set()
         return ended
 
-    async def _record_safely(self, run: Run, result: Run | None, outcome: Outcome, *, stopped: bool) -> Run:
+    async def _record_safely(self, run: Run, result: Run | None, ending: Ending, *, stopped: bool) -> Run:
         try:
-            return await self._record(run, result, outcome, stopped=stopped)
+            return await self._record(run, result, ending, stopped=stopped)
         except Exception:
             # Unrecorded, the run keeps its lease until it expires; the sweep then takes it back.
             log.exception("job %s: could not record the end of run %s", run.job_id, run.id)
             return result or self._attempt().ended(run, RunOutcome.INTERRUPTED, error="not recorded")
 
-    async def _record(self, run: Run, result: Run | None, outcome: Outcome, *, stopped: bool) -> Run:
+    async def _record(self, run: Run, result: Run | None, ending: Ending, *, stopped: bool) -> Run:
         """Write how the run ended, the job's next state and its report in one go, then settle waiting jobs.
 
         `result` None means cancelled: by job_cancel or a lost lease, or (`stopped`) the process stopping.
@@ -323,7 +323,7 @@ class Scheduler:
             decide = partial(after_interrupt, now=now, policy=self.policy, counts=not stopped)
         else:
             ended = result
-            decide = partial(after_run, outcome=outcome, now=now, policy=self.policy)
+            decide = partial(after_run, ending=ending, now=now, policy=self.policy)
         finished = await self.store.finish_run(ended, decide, self._report(now))
         faults.crash_point("after-finish-run")
         if finished is not None:
