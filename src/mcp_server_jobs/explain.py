@@ -41,9 +41,13 @@ def explain(exc: ValidationError, schema: dict[str, Any]) -> str:
     return problems(exc, schema) + ". Nothing was changed."
 
 
-def problems(exc: ValidationError, schema: dict[str, Any] | None = None, root: str = "") -> str:
-    """Each problem of `exc` once, read against `schema` (without one, from pydantic's details alone)."""
-    return "; ".join(dict.fromkeys(problem(error, schema or {}, root) for error in _joined_arms(exc.errors())))
+def problems(exc: ValidationError, schema: dict[str, Any] | None = None, *, any_case: bool = True) -> str:
+    """Each problem of `exc` once, read against `schema` (without one, from pydantic's details alone).
+
+    `any_case`: the names of an enum are accepted in any case (the tools' arguments), so the text says so.
+    """
+    errors = _joined_arms(exc.errors())
+    return "; ".join(dict.fromkeys(problem(error, schema or {}, any_case=any_case) for error in errors))
 
 
 def object_forms(node: dict[str, Any]) -> list[dict[str, Any]]:
@@ -82,7 +86,7 @@ def _published(loc: tuple[str | int, ...]) -> list[str | int]:
     return [part for part in loc if isinstance(part, int) or not _is_arm_tag(str(part))]
 
 
-def problem(error: ErrorDetails, schema: dict[str, Any], root: str = "") -> str:
+def problem(error: ErrorDetails, schema: dict[str, Any], root: str = "", *, any_case: bool = True) -> str:
     """One validation problem as 'path: what is wrong; what it takes', read against the published `schema`.
 
     Paths start at `root` ('jobs.invoices' in a jobs file); the tools' arguments have none.
@@ -103,7 +107,7 @@ def problem(error: ErrorDetails, schema: dict[str, Any], root: str = "") -> str:
         return f"{named(path[:-1])} has no field {path[-1]!r}; it takes: {known}"
     if kind in ("enum", "literal_error"):
         choices = field.get("enum") or _choices(str(ctx.get("expected", "")))
-        return f"{where}: {_shown(given)} is not one of {', '.join(map(str, choices))} (any case)"
+        return f"{where}: {_shown(given)} is not one of {', '.join(map(str, choices))}" + " (any case)" * any_case
     if kind in _TYPE_ERRORS:
         wanted = ctx.get("kinds") or _KINDS[_TYPE_ERRORS[kind]]
         return f"{where} must be {wanted}, not {_shown(given)}" + _about(field)

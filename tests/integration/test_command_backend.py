@@ -183,7 +183,7 @@ import pathlib, sys
 prompt = sys.stdin.read()
 log = pathlib.Path(sys.argv[0]).with_suffix(".prompts")
 log.write_text((log.read_text() if log.exists() else "") + prompt + "\\n=====\\n")
-if '"goal_met" is missing' in prompt:
+if 'goal_met is required' in prompt:
     print('{"outcome": "success", "summary": "the price is $19", "goal_met": true}')
 else:
     print('The price is $19 now.\\n{"outcome": "success", "summary": "the price is $19"}')
@@ -205,7 +205,7 @@ async def test_an_ongoing_verdict_without_goal_met_is_asked_for_it_by_name(
     assert '"goal_met": true or false (required: does the end condition hold now?)' in first
     assert "end your answer with this JSON object" in first
     assert "worth_reporting" not in first  # notify=never: whether to tell the user is not asked
-    assert '"goal_met" is missing' in retry
+    assert "goal_met is required" in retry
     assert run.outcome is RunOutcome.SUCCEEDED
     assert run.output is not None
     assert run.output.startswith("The price is $19 now.")  # the work, not the verdict-only retry

@@ -15,6 +15,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import AfterValidator, BaseModel, Field, ValidationError, create_model
 
+from mcp_server_jobs.explain import problems
 from mcp_server_jobs.models import Job, JobType, Notify
 
 
@@ -192,16 +193,6 @@ def _json_objects(text: str) -> list[str]:
     return spans
 
 
-def _problem(error: Any) -> str:
-    """One validation error in words a model can act on."""
-    where = ".".join(map(str, error["loc"])) or "verdict"
-    if error["type"] == "missing":
-        return f'"{where}" is missing'
-    if error["type"].startswith("bool"):
-        return f'"{where}" must be true or false'
-    return f'"{where}": {error["msg"]}'
-
-
 def parse_verdict(text: str, job: Job) -> Verdict:
     """The verdict in the last JSON object of `text`, holding what `job` asks for; VerdictError saying what is wrong."""
     candidates = _json_objects(text)
@@ -216,5 +207,7 @@ def parse_verdict(text: str, job: Job) -> Verdict:
     try:
         asked = model.model_validate(data)
     except ValidationError as exc:
-        raise VerdictError("the verdict is not valid: " + "; ".join(map(_problem, exc.errors()))) from exc
+        raise VerdictError(
+            f"the verdict is not valid: {problems(exc, model.model_json_schema(), any_case=False)}"
+        ) from exc
     return Verdict.model_validate(asked.model_dump())
