@@ -13,7 +13,7 @@ from mcp_server_jobs.errors import Conflict, ForbiddenTransition, JobNotFound
 from mcp_server_jobs.lifecycle import TRANSITIONS, allowed
 from mcp_server_jobs.models import InboxMessage, JobChanges, JobStatus
 from mcp_server_jobs.store import JobFilter, SQLiteStore
-from mcp_server_jobs.store.sqlite import schema_version
+from mcp_server_jobs.store.migrations import schema_version
 from tests.conftest import START, dump, new_job
 
 pytestmark = pytest.mark.anyio

@@ -1,6 +1,30 @@
-"""Every SQL statement of the SQLite store, by name (SQLite dialect: json_each, FTS5, bm25)."""
+"""Every SQL statement of the SQLite store, by name (SQLite dialect: json_each, FTS5, bm25), and the
+words a full-text search looks for."""
 
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+
+from mcp_server_jobs.errors import InvalidInput
 from mcp_server_jobs.lifecycle import LIVE
+
+MAX_QUERY_TERMS = 32
+_WORD = re.compile(r"\w+")
+
+
+def search_words(text: str) -> list[str]:
+    """The words of `text` a search looks for: runs of letters, digits and underscores."""
+    return _WORD.findall(text)
+
+
+def fts_query(terms: Sequence[str], match_all: bool) -> str:
+    """An FTS5 query that treats every term as a plain word: each is quoted, none is syntax."""
+    words = [word for term in terms for word in search_words(term)][:MAX_QUERY_TERMS]
+    if not words:
+        raise InvalidInput("keywords contain no words to search for; give one or more plain words")
+    return (" AND " if match_all else " OR ").join(f'"{w}"' for w in words)
+
 
 _LIVE = ", ".join(f"'{status.value}'" for status in sorted(LIVE))
 
