@@ -175,10 +175,7 @@ class SQLiteStore(JobStore):
                         "need (job_cancel) or let them finish, then create this one. Nothing was created."
                     )
             await conn.execute(q.INSERT_JOB, job_params(job))
-            for position, dependency in enumerate(job.depends_on):
-                await conn.execute(
-                    q.INSERT_DEPENDENCY, {"job_id": job.id, "depends_on": dependency, "position": position}
-                )
+            await steps.insert_dependencies(conn, job.id, job.depends_on)
             if vector is not None:
                 await conn.execute(q.PUT_VECTOR, vector_params(job, vector))
             return await steps.read_job(conn, job.id, job.user_id), True

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import logging
 import sqlite3
+from collections.abc import Sequence
 from typing import Any
 
 import aiosqlite
@@ -46,6 +47,12 @@ async def read_job(conn: aiosqlite.Connection, job_id: str, user_id: str | None 
     return row_to_job(found[0])
 
 
+async def insert_dependencies(conn: aiosqlite.Connection, job_id: str, depends_on: Sequence[str]) -> None:
+    """Insert the job's dependency edges, keeping their order."""
+    edges = [{"job_id": job_id, "depends_on": dependency, "position": at} for at, dependency in enumerate(depends_on)]
+    await conn.executemany(q.INSERT_DEPENDENCY, edges)
+
+
 async def write_changes(
     conn: aiosqlite.Connection, clock: Clock, job_id: str, current: JobStatus, changes: JobChanges
 ) -> None:
@@ -61,8 +68,7 @@ async def write_changes(
     await conn.execute(f"UPDATE jobs SET {assignments}version = version + 1, updated_at = :now WHERE id = :id", params)
     if depends_on is not None:
         await conn.execute(q.DELETE_DEPENDENCIES, {"job_id": job_id})
-        for position, dependency in enumerate(depends_on):
-            await conn.execute(q.INSERT_DEPENDENCY, {"job_id": job_id, "depends_on": dependency, "position": position})
+        await insert_dependencies(conn, job_id, depends_on)
 
 
 async def apply_claim(conn: aiosqlite.Connection, clock: Clock, job: Job, claim: Claim) -> tuple[Job, Run] | None:
