@@ -8,7 +8,8 @@ import numpy as np
 import pytest
 
 from mcp_server_jobs.models import JobChanges, JobStatus, JobType
-from mcp_server_jobs.store import JobFilter, SQLiteStore, Vector, vector_search
+from mcp_server_jobs.store import JobFilter, Vector, vector_search
+from mcp_server_jobs.store.sqlite import SQLiteStore
 from mcp_server_jobs.store.vectors import IndexRow, VectorIndex, to_blob
 from tests.conftest import START, new_job
 

@@ -12,10 +12,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from types import TracebackType
-from typing import Self
-
-import numpy as np
-from numpy.typing import NDArray
+from typing import TYPE_CHECKING, Self
 
 from mcp_server_jobs.models import (
     Delivery,
@@ -28,6 +25,11 @@ from mcp_server_jobs.models import (
     Run,
     RunOutcome,
 )
+
+if TYPE_CHECKING:
+    # Annotations only: importing the contract must not load numpy (a test checks it).
+    import numpy as np
+    from numpy.typing import NDArray
 
 
 @dataclass(frozen=True)
