@@ -7,6 +7,7 @@ import re
 from mcp_server_jobs.lifecycle import IN_THE_WAY, LIVE, WAITING
 from mcp_server_jobs.models import JobStatus
 from mcp_server_jobs.store import queries as q
+from mcp_server_jobs.store.migrations import migrations
 
 NAMED_SQL = {name: value for name, value in vars(q).items() if name.isupper() and isinstance(value, str)}
 
@@ -44,3 +45,9 @@ def test_every_status_written_in_the_sql_is_a_status() -> None:
     for name, sql in NAMED_SQL.items():
         written = re.findall(r"status (?:=|!=) '([^']*)'", sql) + [s for found in status_lists(sql) for s in found]
         assert set(written) <= statuses, name
+
+
+def test_the_schemas_status_lists_are_every_status_and_the_live_set() -> None:
+    # The migrations are written once and never rebuilt from Python: this keeps them in step.
+    schema = "\n".join(script for _, script in migrations())
+    assert status_lists(schema) == [{status.value for status in JobStatus}, set(LIVE)]
