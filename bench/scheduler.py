@@ -23,7 +23,8 @@ from mcp_server_jobs.scheduler.engine import Scheduler
 from mcp_server_jobs.scheduler.verdict import Verdict
 from mcp_server_jobs.server.requests import JobCreateRequest
 from mcp_server_jobs.server.service import JobService
-from mcp_server_jobs.store import JobFilter, SQLiteStore
+from mcp_server_jobs.store import JobFilter
+from mcp_server_jobs.store.sqlite import SQLiteStore
 
 
 class InstantAgent:

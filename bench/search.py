@@ -31,9 +31,10 @@ from mcp_server_jobs.embeddings import LOCAL_MODEL_ID, load_local
 from mcp_server_jobs.models import Entity, JobStatus, JobType, NewJob, Notify, new_id
 from mcp_server_jobs.schedule import Schedule
 from mcp_server_jobs.server.app import build_server
-from mcp_server_jobs.store import SQLiteStore, Vector
+from mcp_server_jobs.store import Vector
 from mcp_server_jobs.store import queries as q
-from mcp_server_jobs.store.sqlite import _job_params, _vector_params
+from mcp_server_jobs.store.codec import job_params, vector_params
+from mcp_server_jobs.store.sqlite import SQLiteStore
 
 SIZES = (1_000, 10_000, 100_000)
 CALLS = 200
@@ -240,8 +241,8 @@ def populate(path: Path, size: int, users: int = 1) -> float:
                 next_run_at=now + timedelta(days=30) if status is JobStatus.ACTIVE else None,
                 created_at=now,
             )
-            conn.execute(q.INSERT_JOB, _job_params(job))
-            conn.execute(q.PUT_VECTOR, _vector_params(job, Vector(LOCAL_MODEL_ID, vectors[pick])))
+            conn.execute(q.INSERT_JOB, job_params(job))
+            conn.execute(q.PUT_VECTOR, vector_params(job, Vector(LOCAL_MODEL_ID, vectors[pick])))
         conn.execute("COMMIT")
     return embedding_seconds
 

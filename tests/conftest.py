@@ -27,7 +27,7 @@ from mcp_server_jobs.scheduler.engine import Scheduler
 from mcp_server_jobs.server.app import build_server
 from mcp_server_jobs.server.requests import JobCreateRequest
 from mcp_server_jobs.server.service import JobService
-from mcp_server_jobs.store import SQLiteStore
+from mcp_server_jobs.store.sqlite import SQLiteStore
 from tests.fakes.openai_server import FakeOpenAI, fake_openai
 
 # A Sunday; Europe/Paris is UTC+1 then.

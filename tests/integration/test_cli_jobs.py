@@ -12,7 +12,7 @@ import anyio
 import pytest
 
 from mcp_server_jobs.models import InboxMessage, JobStatus
-from mcp_server_jobs.store import SQLiteStore
+from mcp_server_jobs.store.sqlite import SQLiteStore
 from tests.conftest import START, dump, new_job
 from tests.fakes.openai_server import FakeOpenAI, verdict
 from tests.integration.test_processes import COMMAND

@@ -15,7 +15,7 @@ from mcp_server_jobs.clock import FakeClock
 from mcp_server_jobs.errors import JobsError
 from mcp_server_jobs.server.jobs_file import sync_jobs_file
 from mcp_server_jobs.server.service import JobService
-from mcp_server_jobs.store import SQLiteStore
+from mcp_server_jobs.store.sqlite import SQLiteStore
 from tests.conftest import dump
 from tests.integration.test_processes import COMMAND
 

@@ -25,7 +25,7 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from mcp_server_jobs.models import Notify
-from mcp_server_jobs.store import SQLiteStore
+from mcp_server_jobs.store.sqlite import SQLiteStore
 from tests.conftest import QUICK_AGENT, new_job, ok, process_alive, wait_for
 from tests.fakes.loopback import serve
 

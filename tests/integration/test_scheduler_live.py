@@ -22,7 +22,7 @@ from mcp_server_jobs.scheduler.decide import Policy
 from mcp_server_jobs.scheduler.engine import Scheduler
 from mcp_server_jobs.scheduler.verdict import Verdict
 from mcp_server_jobs.server.app import build_server
-from mcp_server_jobs.store import SQLiteStore
+from mcp_server_jobs.store.sqlite import SQLiteStore
 from tests.conftest import QUICK_AGENT, error_text, new_job, ok, poll_job, wait_for
 
 pytestmark = pytest.mark.anyio

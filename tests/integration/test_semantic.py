@@ -13,7 +13,8 @@ from mcp_server_jobs import embeddings
 from mcp_server_jobs.embeddings import LOCAL_MODEL_ID
 from mcp_server_jobs.server import retrieval
 from mcp_server_jobs.store import queries as q
-from mcp_server_jobs.store.sqlite import _job_params, _migrations, _statements
+from mcp_server_jobs.store.codec import job_params
+from mcp_server_jobs.store.migrations import migrations, statements
 from tests.conftest import START, ConnectFn, error_text, new_job, ok, wait_for
 from tests.fakes.openai_server import FakeOpenAI, error
 
@@ -212,14 +213,14 @@ async def test_a_model_that_cannot_load_leaves_search_lexical_and_creates_workin
 def v4_database(path: Path, titles: list[str]) -> None:
     """A database as schema version 4 left it (before vectors), holding jobs with these titles."""
     with sqlite3.connect(path) as conn:
-        for number, script in _migrations():
+        for number, script in migrations():
             if number <= 4:
-                for statement in _statements(script):
+                for statement in statements(script):
                     conn.execute(statement)
         conn.execute("PRAGMA user_version = 4")
         for title in titles:
             job = new_job(START, title=title).model_copy(update={"description": f"{title}, please."})
-            conn.execute(q.INSERT_JOB, _job_params(job))
+            conn.execute(q.INSERT_JOB, job_params(job))
 
 
 async def test_jobs_from_before_vectors_are_back_filled_on_start(connect: ConnectFn, db_path: Path) -> None:

@@ -15,7 +15,7 @@ import anyio
 import pytest
 from mcp import Client, StdioServerParameters
 
-from mcp_server_jobs.store import SQLiteStore
+from mcp_server_jobs.store.sqlite import SQLiteStore
 from tests.conftest import dump, error_text, new_job, ok, poll_job, wait_for
 
 pytestmark = pytest.mark.anyio

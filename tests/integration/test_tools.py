@@ -15,7 +15,7 @@ from mcp_types import INVALID_PARAMS
 from mcp_server_jobs.clock import FakeClock
 from mcp_server_jobs.models import InboxMessage, new_id
 from mcp_server_jobs.scheduler.backends.agent_tools import JOB_TOOLS
-from mcp_server_jobs.store import SQLiteStore
+from mcp_server_jobs.store.sqlite import SQLiteStore
 from tests.conftest import START, ConnectFn, dump, error_text, ok
 
 pytestmark = pytest.mark.anyio

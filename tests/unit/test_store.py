@@ -12,8 +12,9 @@ import pytest
 from mcp_server_jobs.errors import Conflict, ForbiddenTransition, JobNotFound
 from mcp_server_jobs.lifecycle import TRANSITIONS, allowed
 from mcp_server_jobs.models import InboxMessage, JobChanges, JobStatus
-from mcp_server_jobs.store import JobFilter, SQLiteStore
-from mcp_server_jobs.store.sqlite import schema_version
+from mcp_server_jobs.store import JobFilter
+from mcp_server_jobs.store.migrations import schema_version
+from mcp_server_jobs.store.sqlite import SQLiteStore
 from tests.conftest import START, dump, new_job
 
 pytestmark = pytest.mark.anyio

@@ -8,8 +8,8 @@ import numpy as np
 import pytest
 
 from mcp_server_jobs.models import JobChanges, JobStatus, JobType
-from mcp_server_jobs.store import JobFilter, SQLiteStore, Vector
-from mcp_server_jobs.store import sqlite as sqlite_store
+from mcp_server_jobs.store import JobFilter, Vector, vector_search
+from mcp_server_jobs.store.sqlite import SQLiteStore
 from mcp_server_jobs.store.vectors import IndexRow, VectorIndex, to_blob
 from tests.conftest import START, new_job
 
@@ -99,7 +99,7 @@ async def test_vectors_of_another_model_count_as_missing(db_path: Path) -> None:
 
 
 async def test_the_index_loads_a_database_in_pages(db_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(sqlite_store, "_INDEX_PAGE", 2)
+    monkeypatch.setattr(vector_search, "_INDEX_PAGE", 2)
     async with SQLiteStore(db_path) as store:
         for n in range(7):
             await store.create_job(new_job(START, title=f"job {n}"), unit(1, n / 10))

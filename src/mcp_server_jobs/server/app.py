@@ -31,7 +31,7 @@ from mcp_server_jobs.server.retrieval import Retrieval
 from mcp_server_jobs.server.service import JobService
 from mcp_server_jobs.server.tokens import TokensFile, TokenVerifier
 from mcp_server_jobs.server.tooling import OfferSessions
-from mcp_server_jobs.store import SQLiteStore
+from mcp_server_jobs.store.sqlite import SQLiteStore
 
 log = logging.getLogger("mcp_server_jobs")
 

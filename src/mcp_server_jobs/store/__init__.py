@@ -1,4 +1,8 @@
-"""Persistence: the store contract and its SQLite implementation. Imports neither server nor scheduler."""
+"""Persistence: the store contract. Imports neither server nor scheduler.
+
+The SQLite implementation is `mcp_server_jobs.store.sqlite.SQLiteStore`, imported from there: the
+contract alone loads neither aiosqlite nor numpy.
+"""
 
 from mcp_server_jobs.store.base import (
     Claim,
@@ -15,7 +19,6 @@ from mcp_server_jobs.store.base import (
     Vector,
     Worker,
 )
-from mcp_server_jobs.store.sqlite import SQLiteStore
 
 __all__ = [
     "Claim",
@@ -28,7 +31,6 @@ __all__ = [
     "Report",
     "ReportDecision",
     "RunDecision",
-    "SQLiteStore",
     "SimilarHit",
     "Vector",
     "Worker",

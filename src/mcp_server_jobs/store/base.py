@@ -1,8 +1,9 @@
 """The store's contract: what any database behind the server must do.
 
 Every method that takes a `user_id` sees only that user's rows; a row of another user behaves
-exactly as a missing one. Methods raise `JobNotFound`, `ForbiddenTransition`, `Conflict` or
-`StoreError` (driver failures, converted at this boundary) and nothing else.
+exactly as a missing one. Each method raises only the errors of `mcp_server_jobs.errors` its docstring
+names, and what a callable it is given raises; every one raises `StoreError` when the database fails
+(driver errors are converted at this boundary) or is not open, which the docstrings leave unsaid.
 """
 
 from __future__ import annotations
@@ -12,10 +13,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from types import TracebackType
-from typing import Self
-
-import numpy as np
-from numpy.typing import NDArray
+from typing import TYPE_CHECKING, Self
 
 from mcp_server_jobs.models import (
     Delivery,
@@ -28,6 +26,11 @@ from mcp_server_jobs.models import (
     Run,
     RunOutcome,
 )
+
+if TYPE_CHECKING:
+    # Annotations only: importing the contract must not load numpy (a test checks it).
+    import numpy as np
+    from numpy.typing import NDArray
 
 
 @dataclass(frozen=True)
@@ -143,11 +146,14 @@ class JobStore(ABC):
 
     @abstractmethod
     async def open(self) -> None:
-        """Connect and bring the schema up to date (idempotent, safe for two processes at once)."""
+        """Connect and bring the schema up to date (idempotent, safe for two processes at once).
+
+        Raises StoreError when the database cannot be opened or migrated.
+        """
 
     @abstractmethod
     async def close(self) -> None:
-        """Release the connection."""
+        """Release the connection (idempotent). Raises nothing."""
 
     # --- jobs ---
 
@@ -159,12 +165,12 @@ class JobStore(ABC):
 
         If `job.dedup_key` is set and the user has a live job with that key, insert nothing and
         return (that job, False). Dependencies must already exist (checked by the caller). A user
-        who already has `max_live` live jobs gets LimitReached.
+        who already has `max_live` live jobs gets LimitReached. A missing dependency is a StoreError.
         """
 
     @abstractmethod
     async def get_job(self, user_id: str, job_id: str) -> Job:
-        """The user's job with this id, or JobNotFound."""
+        """The user's job with this id. Raises JobNotFound."""
 
     @abstractmethod
     async def get_jobs(self, user_id: str, job_ids: Sequence[str]) -> list[Job]:
@@ -180,12 +186,16 @@ class JobStore(ABC):
     ) -> list[KeywordHit]:
         """Full-text search over title, description, end condition and entities; best first.
 
-        `terms` are plain words (the store quotes them); `match_all` requires every term.
+        `terms` are plain words (the store quotes them); `match_all` requires every term. Raises
+        InvalidInput when `terms` hold no word at all.
         """
 
     @abstractmethod
     async def word_counts(self, words: Sequence[str]) -> dict[str, int]:
-        """How many jobs (of any user) contain each word, as full-text search matches it."""
+        """How many jobs (of any user) contain each word, as full-text search matches it.
+
+        Raises InvalidInput for an entry with no word in it.
+        """
 
     @abstractmethod
     async def search_similar(
@@ -211,8 +221,8 @@ class JobStore(ABC):
         """Write the fields set in `changes` if the job is still at `expected_version`; return it.
 
         A status change is checked against the transition table (ForbiddenTransition). A job
-        changed since it was read raises Conflict. Changing `depends_on` replaces the edges.
-        A change to the text stores `vector` for the new text, or drops the old one if None.
+        changed since it was read raises Conflict; a missing one JobNotFound. Changing `depends_on`
+        replaces the edges. A change to the text stores `vector` for the new text, or drops the old one.
         """
 
     @abstractmethod
@@ -239,12 +249,15 @@ class JobStore(ABC):
 
         Each job gets `decide(job)`: its changes are written (checked against the transition table)
         and its runs inserted. Returns the jobs that started a run, with that run. Two processes
-        claiming at once never both get one job.
+        claiming at once never both get one job. Raises ForbiddenTransition (changing nothing).
         """
 
     @abstractmethod
     async def claim_job(self, user_id: str, job_id: str, decide: ClaimDecision) -> tuple[Job, Run]:
-        """Claim one of the user's jobs whatever its next run time (run now). `decide` may raise to refuse."""
+        """Claim one of the user's jobs whatever its next run time (run now). `decide` may raise to refuse.
+
+        Raises JobNotFound, ForbiddenTransition, or Conflict when the claim started no run.
+        """
 
     @abstractmethod
     async def finish_run(self, run: Run, decide: RunDecision, report: ReportDecision | None = None) -> Finished | None:
@@ -252,7 +265,7 @@ class JobStore(ABC):
         `report(job_after, run)` returns, all in one transaction.
 
         A run whose lease was taken back meanwhile changes nothing and returns None; so does a run
-        whose job was cancelled (the run is still recorded).
+        whose job was cancelled (the run is still recorded). Raises ForbiddenTransition (changing nothing).
         """
 
     @abstractmethod
@@ -268,7 +281,7 @@ class JobStore(ABC):
         self, now: datetime, decide: RunDecision, report: ReportDecision | None = None, limit: int = 100
     ) -> list[Finished]:
         """Mark runs whose lease ran out before `now` interrupted, apply `decide` to their jobs and write
-        their reports, as `finish_run` does."""
+        their reports, as `finish_run` does. Raises ForbiddenTransition (changing nothing)."""
 
     # --- the webhook outbox ---
 
@@ -288,7 +301,10 @@ class JobStore(ABC):
 
     @abstractmethod
     async def request_run(self, user_id: str, job_id: str, check: Callable[[Job], object], now: datetime) -> Job:
-        """Ask the process that runs jobs to run the user's job by hand; `check(job)` may raise to refuse."""
+        """Ask the process that runs jobs to run the user's job by hand; `check(job)` may raise to refuse.
+
+        Raises JobNotFound.
+        """
 
     @abstractmethod
     async def requested_runs(self, limit: int) -> list[Job]:

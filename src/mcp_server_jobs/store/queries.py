@@ -1,8 +1,57 @@
-"""Every SQL statement of the SQLite store, by name (SQLite dialect: json_each, FTS5, bm25)."""
+"""Every SQL statement of the SQLite store, by name (SQLite dialect: json_each, FTS5, bm25), and the
+words a full-text search looks for."""
 
-from mcp_server_jobs.lifecycle import LIVE
+from __future__ import annotations
 
-_LIVE = ", ".join(f"'{status.value}'" for status in sorted(LIVE))
+import re
+from collections.abc import Iterable, Sequence
+from enum import StrEnum
+
+from mcp_server_jobs.errors import InvalidInput
+from mcp_server_jobs.lifecycle import IN_THE_WAY, LIVE, WAITING
+from mcp_server_jobs.models import DeliveryState, JobStatus, RunOutcome
+
+MAX_QUERY_TERMS = 32
+_WORD = re.compile(r"\w+")
+
+
+def search_words(text: str) -> list[str]:
+    """The words of `text` a search looks for: runs of letters, digits and underscores."""
+    return _WORD.findall(text)
+
+
+def fts_query(terms: Sequence[str], match_all: bool) -> str:
+    """An FTS5 query that treats every term as a plain word: each is quoted, none is syntax."""
+    words = [word for term in terms for word in search_words(term)][:MAX_QUERY_TERMS]
+    if not words:
+        raise InvalidInput("keywords contain no words to search for; give one or more plain words")
+    return (" AND " if match_all else " OR ").join(f'"{w}"' for w in words)
+
+
+def _literal(value: StrEnum) -> str:
+    """An enum value as an SQL string literal: written into the text, not bound, so that the partial
+    indexes (`WHERE status = 'ACTIVE'`, `outcome = 'running'`, `state = 'pending'`) still apply."""
+    assert "'" not in value.value
+    return f"'{value.value}'"
+
+
+def _literals(values: Iterable[StrEnum]) -> str:
+    """A set of enum values as the inside of an SQL `IN (...)` list."""
+    return ", ".join(_literal(value) for value in sorted(values))
+
+
+_LIVE = _literals(LIVE)
+_IN_THE_WAY = _literals(IN_THE_WAY)
+_WAITING = _literals(WAITING)
+_ACTIVE = _literal(JobStatus.ACTIVE)
+_IN_PROGRESS = _literal(JobStatus.IN_PROGRESS)
+_PENDING = _literal(JobStatus.PENDING)
+_BLOCKED = _literal(JobStatus.BLOCKED)
+_COMPLETED = _literal(JobStatus.COMPLETED)
+_ARCHIVED = _literal(JobStatus.ARCHIVED)
+_RUNNING = _literal(RunOutcome.RUNNING)
+_SUCCEEDED = _literal(RunOutcome.SUCCEEDED)
+_UNSENT = _literal(DeliveryState.PENDING)
 
 # The job columns in the order `row_to_job` reads them; depends_on is gathered in position order.
 JOB_COLUMNS = """
@@ -17,11 +66,11 @@ JOB_COLUMNS = """
 """
 
 # Filters shared by listings and searches; :statuses and :job_types are JSON arrays ('[]' = any).
-JOB_FILTER = """
+JOB_FILTER = f"""
     jobs.user_id = :user_id
     AND (:statuses = '[]' OR jobs.status IN (SELECT value FROM json_each(:statuses)))
     AND (:job_types = '[]' OR jobs.job_type IN (SELECT value FROM json_each(:job_types)))
-    AND (:include_archived OR jobs.status != 'ARCHIVED')
+    AND (:include_archived OR jobs.status != {_ARCHIVED})
 """
 
 INSERT_JOB = """
@@ -141,69 +190,70 @@ DELIVERY_COLUMNS = """
     created_at
 """
 
-INSERT_DELIVERY = """
+INSERT_DELIVERY = f"""
 INSERT INTO deliveries (message_id, user_id, job_id, run_id, url, payload, state, next_attempt_at, created_at)
-VALUES (:message_id, :user_id, :job_id, :run_id, :url, :payload, 'pending', :next_attempt_at, :created_at)
+VALUES (:message_id, :user_id, :job_id, :run_id, :url, :payload, {_UNSENT}, :next_attempt_at, :created_at)
 """
 
 CLAIM_DELIVERIES = f"""
 UPDATE deliveries SET next_attempt_at = :until, attempts = attempts + 1
-WHERE seq IN (SELECT seq FROM deliveries WHERE state = 'pending' AND next_attempt_at <= :now
+WHERE seq IN (SELECT seq FROM deliveries WHERE state = {_UNSENT} AND next_attempt_at <= :now
               ORDER BY next_attempt_at LIMIT :limit)
 RETURNING {DELIVERY_COLUMNS}
 """
 
-SETTLE_DELIVERY = """
+SETTLE_DELIVERY = f"""
 UPDATE deliveries SET state = :state, next_attempt_at = :retry_at, last_error = :error, delivered_at = :delivered_at
-WHERE message_id = :message_id AND state = 'pending'
+WHERE message_id = :message_id AND state = {_UNSENT}
 RETURNING run_id
 """
 
 RECORD_DELIVERY_ERROR = "UPDATE runs SET delivery_error = :error WHERE id = :id"
 
-RECORD_AGENT_PID = "UPDATE runs SET agent_pid = :pid WHERE id = :id AND outcome = 'running'"
+RECORD_AGENT_PID = f"UPDATE runs SET agent_pid = :pid WHERE id = :id AND outcome = {_RUNNING}"
 
 SELECT_JOB_BY_ID = f"SELECT {JOB_COLUMNS} FROM jobs WHERE jobs.id = :id"
 
 SELECT_DUE = f"""
 SELECT {JOB_COLUMNS} FROM jobs
-WHERE jobs.status = 'ACTIVE' AND jobs.next_run_at <= :now
+WHERE jobs.status = {_ACTIVE} AND jobs.next_run_at <= :now
 ORDER BY jobs.next_run_at LIMIT :limit
 """
 
-EARLIEST_DUE = "SELECT min(next_run_at) FROM jobs WHERE status = 'ACTIVE'"
+EARLIEST_DUE = f"SELECT min(next_run_at) FROM jobs WHERE status = {_ACTIVE}"
 
-RENEW_LEASES = """
+RENEW_LEASES = f"""
 UPDATE runs SET lease_until = :until
-WHERE id IN (SELECT value FROM json_each(:ids)) AND outcome = 'running' AND lease_owner = :owner
-  AND EXISTS (SELECT 1 FROM jobs WHERE jobs.id = runs.job_id AND jobs.status = 'IN_PROGRESS')
+WHERE id IN (SELECT value FROM json_each(:ids)) AND outcome = {_RUNNING} AND lease_owner = :owner
+  AND EXISTS (SELECT 1 FROM jobs WHERE jobs.id = runs.job_id AND jobs.status = {_IN_PROGRESS})
 RETURNING id
 """
 
 SELECT_EXPIRED_RUNS = f"""
-SELECT {RUN_COLUMNS} FROM runs WHERE outcome = 'running' AND lease_until < :now ORDER BY seq LIMIT :limit
+SELECT {RUN_COLUMNS} FROM runs WHERE outcome = {_RUNNING} AND lease_until < :now ORDER BY seq LIMIT :limit
 """
 
-# PENDING or BLOCKED jobs whose dependencies say otherwise: PENDING with every dependency COMPLETED or
-# one stopped (FAILED, CANCELLED, BLOCKED); BLOCKED with none stopped any more.
+# Waiting jobs whose dependencies say otherwise: PENDING with every dependency COMPLETED or one in the
+# way; BLOCKED with none in the way any more.
 SELECT_WAITING_TO_SETTLE = f"""
 SELECT {JOB_COLUMNS} FROM jobs
-WHERE (jobs.status = 'PENDING' AND (
+WHERE jobs.status IN ({_WAITING}) AND (
+    (jobs.status = {_PENDING} AND (
         NOT EXISTS (SELECT 1 FROM job_dependencies d JOIN jobs dep ON dep.id = d.depends_on
-                    WHERE d.job_id = jobs.id AND dep.status != 'COMPLETED')
+                    WHERE d.job_id = jobs.id AND dep.status != {_COMPLETED})
         OR EXISTS (SELECT 1 FROM job_dependencies d JOIN jobs dep ON dep.id = d.depends_on
-                   WHERE d.job_id = jobs.id AND dep.status IN ('FAILED', 'CANCELLED', 'BLOCKED'))))
-   OR (jobs.status = 'BLOCKED' AND EXISTS (SELECT 1 FROM job_dependencies d WHERE d.job_id = jobs.id)
-       AND NOT EXISTS (SELECT 1 FROM job_dependencies d JOIN jobs dep ON dep.id = d.depends_on
-                       WHERE d.job_id = jobs.id AND dep.status IN ('FAILED', 'CANCELLED', 'BLOCKED')))
+                   WHERE d.job_id = jobs.id AND dep.status IN ({_IN_THE_WAY}))))
+    OR (jobs.status = {_BLOCKED} AND EXISTS (SELECT 1 FROM job_dependencies d WHERE d.job_id = jobs.id)
+        AND NOT EXISTS (SELECT 1 FROM job_dependencies d JOIN jobs dep ON dep.id = d.depends_on
+                        WHERE d.job_id = jobs.id AND dep.status IN ({_IN_THE_WAY}))))
 LIMIT :limit
 """
 
 # The newest successful output of each job (the context a dependent job receives).
-LATEST_OUTPUTS = """
+LATEST_OUTPUTS = f"""
 SELECT r.job_id, r.output FROM runs r
-WHERE r.job_id IN (SELECT value FROM json_each(:ids)) AND r.outcome = 'succeeded'
-  AND r.seq = (SELECT max(seq) FROM runs r2 WHERE r2.job_id = r.job_id AND r2.outcome = 'succeeded')
+WHERE r.job_id IN (SELECT value FROM json_each(:ids)) AND r.outcome = {_SUCCEEDED}
+  AND r.seq = (SELECT max(seq) FROM runs r2 WHERE r2.job_id = r.job_id AND r2.outcome = {_SUCCEEDED})
 """
 
 INSERT_MESSAGE = """

@@ -1,0 +1,120 @@
+"""The steps the SQLite store's transactions are made of: reads and writes on a connection whose
+transaction the caller holds."""
+
+from __future__ import annotations
+
+import logging
+import sqlite3
+from collections.abc import Sequence
+from typing import Any
+
+import aiosqlite
+
+from mcp_server_jobs import lifecycle
+from mcp_server_jobs.clock import Clock
+from mcp_server_jobs.errors import JobNotFound
+from mcp_server_jobs.models import Job, JobChanges, JobStatus, Run, RunOutcome
+from mcp_server_jobs.store import queries as q
+from mcp_server_jobs.store.base import Claim, Finished, Report, ReportDecision, RunDecision
+from mcp_server_jobs.store.codec import change_value, delivery_params, message_params, row_to_job, run_params, to_db
+
+log = logging.getLogger(__name__)
+# The message of the trigger that refuses a second run of one occurrence (migration 0007).
+OCCURRENCE_TAKEN = "occurrence already run"
+
+
+async def scalar(conn: aiosqlite.Connection, sql: str, params: dict[str, Any] | None = None) -> Any:
+    """The first column of the first row, or None."""
+    async with conn.execute(sql, params or {}) as cursor:
+        row = await cursor.fetchone()
+    return None if row is None else row[0]
+
+
+async def rows(conn: aiosqlite.Connection, sql: str, params: dict[str, Any]) -> list[sqlite3.Row]:
+    """Every row of a query."""
+    async with conn.execute(sql, params) as cursor:
+        return list(await cursor.fetchall())
+
+
+async def read_job(conn: aiosqlite.Connection, job_id: str, user_id: str | None = None) -> Job:
+    """The job with this id (the user's, when `user_id` is given), or JobNotFound."""
+    if user_id is None:
+        found = await rows(conn, q.SELECT_JOB_BY_ID, {"id": job_id})
+    else:
+        found = await rows(conn, q.SELECT_JOB, {"id": job_id, "user_id": user_id})
+    if not found:
+        raise JobNotFound(job_id)
+    return row_to_job(found[0])
+
+
+async def insert_dependencies(conn: aiosqlite.Connection, job_id: str, depends_on: Sequence[str]) -> None:
+    """Insert the job's dependency edges, keeping their order."""
+    edges = [{"job_id": job_id, "depends_on": dependency, "position": at} for at, dependency in enumerate(depends_on)]
+    await conn.executemany(q.INSERT_DEPENDENCY, edges)
+
+
+async def write_changes(
+    conn: aiosqlite.Connection, clock: Clock, job_id: str, current: JobStatus, changes: JobChanges
+) -> None:
+    """Write `changes` to a job whose status is `current` (ForbiddenTransition if the table refuses it)."""
+    if changes.status is not None and changes.status != current:
+        lifecycle.check(current, changes.status)
+    fields = {name: getattr(changes, name) for name in changes.model_fields_set}
+    depends_on = fields.pop("depends_on", None)
+    # Column names come from JobChanges' own fields, never from the caller's text.
+    assignments = "".join(f"{name} = :{name}, " for name in fields)
+    params = {name: change_value(name, value) for name, value in fields.items()}
+    params |= {"id": job_id, "now": to_db(clock.now())}
+    await conn.execute(f"UPDATE jobs SET {assignments}version = version + 1, updated_at = :now WHERE id = :id", params)
+    if depends_on is not None:
+        await conn.execute(q.DELETE_DEPENDENCIES, {"job_id": job_id})
+        await insert_dependencies(conn, job_id, depends_on)
+
+
+async def apply_claim(conn: aiosqlite.Connection, clock: Clock, job: Job, claim: Claim) -> tuple[Job, Run] | None:
+    """Insert the claim's runs and write its changes; the job as it is after, and the run started (if any)."""
+    # The run to start goes in first: if the runs_one_per_occurrence trigger refuses it, that statement
+    # alone is undone and nothing else of this claim was written yet.
+    runs = sorted(claim.runs, key=lambda run: run.outcome is not RunOutcome.RUNNING)
+    started = None
+    for run in runs:
+        try:
+            await conn.execute(q.INSERT_RUN, run_params(run))
+        except sqlite3.IntegrityError as exc:
+            if OCCURRENCE_TAKEN not in str(exc) or claim.on_taken is None:
+                raise
+            log.warning("job %s: %s", job.id, claim.on_taken.status_reason)
+            await write_changes(conn, clock, job.id, job.status, claim.on_taken)
+            return None
+        if run.outcome is RunOutcome.RUNNING:
+            started = run
+    await write_changes(conn, clock, job.id, job.status, claim.changes)
+    if started is None:
+        return None
+    return await read_job(conn, job.id), started
+
+
+async def end_run(
+    conn: aiosqlite.Connection, clock: Clock, run: Run, decide: RunDecision, report: ReportDecision | None
+) -> Finished | None:
+    """Write the run's end, its job's next state and its report; None if its job no longer waits on it."""
+    await conn.execute(q.FINISH_RUN, run_params(run))
+    ended = await read_job(conn, run.job_id)
+    if ended.status is not JobStatus.IN_PROGRESS:
+        return None
+    await write_changes(conn, clock, ended.id, ended.status, decide(ended, run))
+    after = await read_job(conn, ended.id)
+    reported = None if report is None else report(after, run)
+    if reported is not None:
+        await write_report(conn, reported)
+    return Finished(after, None if reported is None else reported.message)
+
+
+async def write_report(conn: aiosqlite.Connection, report: Report) -> None:
+    """Insert a report's message (trimming its inbox) and its webhook delivery."""
+    message = report.message
+    await conn.execute(q.INSERT_MESSAGE, message_params(message))
+    if report.keep is not None:
+        await conn.execute(q.TRIM_INBOX, {"user_id": message.user_id, "keep": report.keep})
+    if report.delivery is not None:
+        await conn.execute(q.INSERT_DELIVERY, delivery_params(report.delivery))
