@@ -36,6 +36,8 @@ IN_THE_WAY = frozenset({S.FAILED, S.CANCELLED, S.BLOCKED})
 """A dependency in one of these blocks the jobs waiting on it."""
 WAITING = frozenset({S.PENDING, S.BLOCKED})
 """Statuses decided by dependencies alone."""
+STUCK = frozenset({S.FAILED, S.BLOCKED})
+"""Jobs that stay as they are until a person acts (`doctor` lists them)."""
 
 
 def affects_dependents(before: S, after: S) -> bool:

@@ -248,9 +248,9 @@ class Scheduler:
 
     async def _claim(self, limit: int) -> list[tuple[Job, Run]]:
         now = self.clock.now()
-        decide = partial(plan_claim, now=now, owner=self.owner, policy=self.policy,
+        plan = partial(plan_claim, now=now, owner=self.owner, policy=self.policy,
                          backend_problem=self.backend_problem())  # fmt: skip
-        return await self.store.claim_due(now, limit, decide)
+        return await self.store.claim_due(now, limit, plan)
 
     async def _wake_later(self, seconds: float) -> None:
         await anyio.sleep(seconds)
@@ -320,11 +320,11 @@ class Scheduler:
         if result is None:
             error = "interrupted: the server shut down" if stopped else "interrupted: cancelled"
             ended = self._attempt().ended(run, RunOutcome.INTERRUPTED, error=error)
-            decide = partial(after_interrupt, now=now, policy=self.policy, counts=not stopped)
+            next_state = partial(after_interrupt, now=now, policy=self.policy, counts=not stopped)
         else:
             ended = result
-            decide = partial(after_run, ending=ending, now=now, policy=self.policy)
-        finished = await self.store.finish_run(ended, decide, self._report(now))
+            next_state = partial(after_run, ending=ending, now=now, policy=self.policy)
+        finished = await self.store.finish_run(ended, next_state, self._report(now))
         faults.crash_point("after-finish-run")
         if finished is not None:
             await self._announce(finished)

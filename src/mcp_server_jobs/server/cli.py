@@ -17,8 +17,10 @@ from mcp_server_jobs.agent_servers import AgentServersError, read_agent_servers
 from mcp_server_jobs.config import Settings, load_settings
 from mcp_server_jobs.errors import JobsError
 from mcp_server_jobs.lifecycle import NO_BACKEND_REASON
+from mcp_server_jobs.models import JobStatus
 from mcp_server_jobs.server import cli_jobs
 from mcp_server_jobs.server.cli_flags import SERVE, SERVE_HELP, TOKENS, settings_flags
+from mcp_server_jobs.store import queries
 
 log = logging.getLogger("mcp_server_jobs")
 
@@ -229,22 +231,13 @@ def _needing_attention(path: Path, limit: int = 50) -> list[str]:
             version = conn.execute("PRAGMA user_version").fetchone()[0]
             if not version:
                 return []
-            jobs = conn.execute(
-                "SELECT id, user_id, status, title, coalesce(status_reason, '') FROM jobs "
-                "WHERE status IN ('FAILED', 'BLOCKED') OR (status = 'ACTIVE' AND status_reason LIKE ?) "
-                "ORDER BY updated_at DESC LIMIT ?",
-                (f"{NO_BACKEND_REASON}%", limit),
-            ).fetchall()
-            failed = conn.execute(
-                "SELECT message_id, job_id, coalesce(last_error, '') FROM deliveries WHERE state = 'failed' "
-                "ORDER BY seq DESC LIMIT ?",
-                (limit,),
-            ).fetchall() if version >= 7 else []  # fmt: skip
+            jobs = conn.execute(queries.DOCTOR_STUCK_JOBS, (f"{NO_BACKEND_REASON}%", limit)).fetchall()
+            failed = conn.execute(queries.DOCTOR_FAILED_DELIVERIES, (limit,)).fetchall() if version >= 7 else []
     except sqlite3.Error:
         return []  # the database line above already says it cannot be read
     lines = []
     for job_id, user, status, title, reason in jobs:
-        what = "waiting for a backend" if status == "ACTIVE" else status
+        what = "waiting for a backend" if status == JobStatus.ACTIVE else status
         lines.append(f"  {job_id} ({user}) {what}: {title}" + (f" — {reason}" if reason else ""))
     lines += [
         f"  message {message} of {job or '-'}: webhook delivery failed — {error}" for message, job, error in failed

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Literal
@@ -16,6 +15,7 @@ from mcp_server_jobs.errors import InvalidInput, StoreError
 from mcp_server_jobs.lifecycle import LIVE
 from mcp_server_jobs.models import Job, NewJob, search_text
 from mcp_server_jobs.store import JobFilter, JobStore, KeywordHit, SimilarHit, Vector
+from mcp_server_jobs.store.queries import search_words
 
 log = logging.getLogger(__name__)
 
@@ -69,7 +69,7 @@ class Answer:
 
 def topic_words(query: str) -> list[str]:
     """The query's words without stopwords."""
-    return [w for w in re.findall(r"\w+", query.lower()) if w not in STOPWORDS]
+    return [w for w in search_words(query.lower()) if w not in STOPWORDS]
 
 
 def fuse(lexical: Sequence[KeywordHit], semantic: Sequence[SimilarHit], limit: int) -> list[Found]:
@@ -140,7 +140,7 @@ class Retrieval:
 
     async def search(self, user_id: str, query: str, where: JobFilter, limit: int) -> Answer:
         """Hybrid search; lexical alone (saying why) when the model cannot answer."""
-        words = re.findall(r"\w+", query)
+        words = search_words(query)
         if not words:
             raise InvalidInput("query has no words to search for; describe the job in a few words")
         topic = topic_words(query)

@@ -206,10 +206,10 @@ class JobService:
         if not given:
             raise InvalidInput("job_update needs at least one field to change: " + ", ".join((*_EDITABLE, "status")))
 
-        async def decide(job: Job, now: datetime) -> JobChanges:
+        async def changes_for(job: Job, now: datetime) -> JobChanges:
             return await self._update_changes(job, request, given, now)
 
-        return await self._modify(user_id, request.job_id, decide)
+        return await self._modify(user_id, request.job_id, changes_for)
 
     async def _update_changes(self, job: Job, request: JobUpdateRequest, given: set[str], now: datetime) -> JobChanges:
         edits = given & set(_EDITABLE)
@@ -293,7 +293,7 @@ class JobService:
     async def pause(self, user_id: str, job_id: str, reason: str | None) -> Job:
         """Stop scheduling the job; a running job finishes its run first."""
 
-        async def decide(job: Job, now: datetime) -> JobChanges:
+        async def changes_for(job: Job, now: datetime) -> JobChanges:
             why = reason or "paused by the user"
             if job.status is JobStatus.PAUSED:
                 return JobChanges()
@@ -304,12 +304,12 @@ class JobService:
                 raise ForbiddenTransition(f"{job.id} is {job.status}, so there is nothing to pause: {idle}.")
             return JobChanges(status=JobStatus.PAUSED, status_reason=why, next_run_at=None)
 
-        return await self._modify(user_id, job_id, decide)
+        return await self._modify(user_id, job_id, changes_for)
 
     async def cancel(self, user_id: str, job_id: str, reason: str | None) -> Job:
         """End the job for good; jobs waiting on it become BLOCKED."""
 
-        async def decide(job: Job, now: datetime) -> JobChanges:
+        async def changes_for(job: Job, now: datetime) -> JobChanges:
             if job.status is JobStatus.CANCELLED:
                 return JobChanges()
             if not lifecycle.allowed(job.status, JobStatus.CANCELLED):
@@ -323,14 +323,16 @@ class JobService:
                 status=JobStatus.CANCELLED, status_reason=reason or "cancelled by the user", next_run_at=None
             )
 
-        return await self._modify(user_id, job_id, decide)
+        return await self._modify(user_id, job_id, changes_for)
 
-    async def _modify(self, user_id: str, job_id: str, decide: Callable[[Job, datetime], Awaitable[JobChanges]]) -> Job:
+    async def _modify(
+        self, user_id: str, job_id: str, changes_for: Callable[[Job, datetime], Awaitable[JobChanges]]
+    ) -> Job:
         """Read, decide, write if unchanged since the read; re-read and decide again on a conflict."""
 
         async def write(job: Job) -> Job:
             now = self.clock.now()
-            changes = await decide(job, now)
+            changes = await changes_for(job, now)
             if not changes.model_fields_set:
                 return job
             vector = None

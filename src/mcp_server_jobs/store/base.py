@@ -244,24 +244,26 @@ class JobStore(ABC):
         """How many runs the job has had, by outcome (manual runs and previews included)."""
 
     @abstractmethod
-    async def claim_due(self, now: datetime, limit: int, decide: ClaimDecision) -> list[tuple[Job, Run]]:
+    async def claim_due(self, now: datetime, limit: int, plan: ClaimDecision) -> list[tuple[Job, Run]]:
         """Claim up to `limit` ACTIVE jobs due at `now`, earliest first, in one write transaction.
 
-        Each job gets `decide(job)`: its changes are written (checked against the transition table)
+        Each job gets `plan(job)`: its changes are written (checked against the transition table)
         and its runs inserted. Returns the jobs that started a run, with that run. Two processes
         claiming at once never both get one job. Raises ForbiddenTransition (changing nothing).
         """
 
     @abstractmethod
-    async def claim_job(self, user_id: str, job_id: str, decide: ClaimDecision) -> tuple[Job, Run]:
-        """Claim one of the user's jobs whatever its next run time (run now). `decide` may raise to refuse.
+    async def claim_job(self, user_id: str, job_id: str, plan: ClaimDecision) -> tuple[Job, Run]:
+        """Claim one of the user's jobs whatever its next run time (run now). `plan` may raise to refuse.
 
         Raises JobNotFound, ForbiddenTransition, or Conflict when the claim started no run.
         """
 
     @abstractmethod
-    async def finish_run(self, run: Run, decide: RunDecision, report: ReportDecision | None = None) -> Finished | None:
-        """Record how `run` ended; if it still held its job, apply `decide(job, run)`, then write what
+    async def finish_run(
+        self, run: Run, next_state: RunDecision, report: ReportDecision | None = None
+    ) -> Finished | None:
+        """Record how `run` ended; if it still held its job, apply `next_state(job, run)`, then write what
         `report(job_after, run)` returns, all in one transaction.
 
         A run whose lease was taken back meanwhile changes nothing and returns None; so does a run
@@ -278,9 +280,9 @@ class JobStore(ABC):
 
     @abstractmethod
     async def reclaim_expired(
-        self, now: datetime, decide: RunDecision, report: ReportDecision | None = None, limit: int = 100
+        self, now: datetime, next_state: RunDecision, report: ReportDecision | None = None, limit: int = 100
     ) -> list[Finished]:
-        """Mark runs whose lease ran out before `now` interrupted, apply `decide` to their jobs and write
+        """Mark runs whose lease ran out before `now` interrupted, apply `next_state` to their jobs and write
         their reports, as `finish_run` does. Raises ForbiddenTransition (changing nothing)."""
 
     # --- the webhook outbox ---

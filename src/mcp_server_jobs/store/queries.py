@@ -8,7 +8,7 @@ from collections.abc import Iterable, Sequence
 from enum import StrEnum
 
 from mcp_server_jobs.errors import InvalidInput
-from mcp_server_jobs.lifecycle import IN_THE_WAY, LIVE, WAITING
+from mcp_server_jobs.lifecycle import IN_THE_WAY, LIVE, STUCK, WAITING
 from mcp_server_jobs.models import DeliveryState, JobStatus, RunOutcome
 
 MAX_QUERY_TERMS = 32
@@ -320,3 +320,13 @@ SELECT id, pid, host, runs_jobs, started_at, seen_at FROM workers WHERE seen_at 
 FORGET_WORKERS = "DELETE FROM workers WHERE seen_at < :before"
 
 RUN_TOTALS = "SELECT outcome, count(*) AS n FROM runs WHERE job_id = :job_id GROUP BY outcome"
+
+# What `doctor` lists, read from a database it opens read-only (it may be another process's).
+DOCTOR_STUCK_JOBS = f"""
+SELECT id, user_id, status, title, coalesce(status_reason, '') FROM jobs
+WHERE status IN ({_literals(STUCK)})
+   OR (status = {_ACTIVE} AND status_reason LIKE ?)
+ORDER BY updated_at DESC LIMIT ?"""
+DOCTOR_FAILED_DELIVERIES = f"""
+SELECT message_id, job_id, coalesce(last_error, '') FROM deliveries WHERE state = {_literal(DeliveryState.FAILED)}
+ORDER BY seq DESC LIMIT ?"""

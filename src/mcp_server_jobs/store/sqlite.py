@@ -263,30 +263,32 @@ class SQLiteStore(JobStore):
 
     # --- scheduling ---
 
-    async def claim_due(self, now: datetime, limit: int, decide: ClaimDecision) -> list[tuple[Job, Run]]:
+    async def claim_due(self, now: datetime, limit: int, plan: ClaimDecision) -> list[tuple[Job, Run]]:
         claimed = []
         async with self._transaction() as conn:
             for row in await steps.rows(conn, q.SELECT_DUE, {"now": to_db(now), "limit": limit}):
                 job = row_to_job(row)
-                started = await steps.apply_claim(conn, self.clock, job, decide(job))
+                started = await steps.apply_claim(conn, self.clock, job, plan(job))
                 if started is not None:
                     claimed.append(started)
         return claimed
 
-    async def claim_job(self, user_id: str, job_id: str, decide: ClaimDecision) -> tuple[Job, Run]:
+    async def claim_job(self, user_id: str, job_id: str, plan: ClaimDecision) -> tuple[Job, Run]:
         async with self._transaction() as conn:
             job = await steps.read_job(conn, job_id, user_id)
-            started = await steps.apply_claim(conn, self.clock, job, decide(job))
+            started = await steps.apply_claim(conn, self.clock, job, plan(job))
         if started is None:
             raise Conflict("the run did not start; read the job again")
         return started
 
-    async def finish_run(self, run: Run, decide: RunDecision, report: ReportDecision | None = None) -> Finished | None:
+    async def finish_run(
+        self, run: Run, next_state: RunDecision, report: ReportDecision | None = None
+    ) -> Finished | None:
         async with self._transaction() as conn:
             rows = await steps.rows(conn, q.SELECT_RUN, {"id": run.id})
             if not rows or rows[0]["outcome"] != RunOutcome.RUNNING or rows[0]["lease_owner"] != run.lease_owner:
                 return None  # taken back by another process: its record stands
-            return await steps.end_run(conn, self.clock, run, decide, report)
+            return await steps.end_run(conn, self.clock, run, next_state, report)
 
     async def record_preview(self, run: Run) -> None:
         async with self._transaction() as conn:
@@ -298,14 +300,14 @@ class SQLiteStore(JobStore):
             return {row["id"] for row in await steps.rows(conn, q.RENEW_LEASES, params)}
 
     async def reclaim_expired(
-        self, now: datetime, decide: RunDecision, report: ReportDecision | None = None, limit: int = 100
+        self, now: datetime, next_state: RunDecision, report: ReportDecision | None = None, limit: int = 100
     ) -> list[Finished]:
         reclaimed = []
         async with self._transaction() as conn:
             for row in await steps.rows(conn, q.SELECT_EXPIRED_RUNS, {"now": to_db(now), "limit": limit}):
                 ended = {"outcome": RunOutcome.INTERRUPTED, "finished_at": now, "error": _LEASE_EXPIRED}
                 run = row_to_run(row).model_copy(update=ended)
-                if (finished := await steps.end_run(conn, self.clock, run, decide, report)) is not None:
+                if (finished := await steps.end_run(conn, self.clock, run, next_state, report)) is not None:
                     reclaimed.append(finished)
         return reclaimed
 

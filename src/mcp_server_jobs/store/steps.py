@@ -95,14 +95,14 @@ async def apply_claim(conn: aiosqlite.Connection, clock: Clock, job: Job, claim:
 
 
 async def end_run(
-    conn: aiosqlite.Connection, clock: Clock, run: Run, decide: RunDecision, report: ReportDecision | None
+    conn: aiosqlite.Connection, clock: Clock, run: Run, next_state: RunDecision, report: ReportDecision | None
 ) -> Finished | None:
     """Write the run's end, its job's next state and its report; None if its job no longer waits on it."""
     await conn.execute(q.FINISH_RUN, run_params(run))
     ended = await read_job(conn, run.job_id)
     if ended.status is not JobStatus.IN_PROGRESS:
         return None
-    await write_changes(conn, clock, ended.id, ended.status, decide(ended, run))
+    await write_changes(conn, clock, ended.id, ended.status, next_state(ended, run))
     after = await read_job(conn, ended.id)
     reported = None if report is None else report(after, run)
     if reported is not None:
