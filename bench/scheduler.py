@@ -16,9 +16,9 @@ import anyio
 
 from mcp_server_jobs.clock import SystemClock
 from mcp_server_jobs.models import Job, JobStatus, JobType, NewJob, Notify, ScheduleInput, new_id
+from mcp_server_jobs.policy import Policy
 from mcp_server_jobs.schedule import Schedule
 from mcp_server_jobs.scheduler.backends.base import AgentResult
-from mcp_server_jobs.scheduler.decide import Policy
 from mcp_server_jobs.scheduler.engine import Scheduler
 from mcp_server_jobs.scheduler.verdict import Verdict
 from mcp_server_jobs.server.requests import JobCreateRequest

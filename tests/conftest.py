@@ -21,8 +21,8 @@ from mcp_types import CallToolResult
 from mcp_server_jobs.clock import FakeClock
 from mcp_server_jobs.config import Settings
 from mcp_server_jobs.models import Job, JobStatus, JobType, NewJob, Notify, Run, new_id
+from mcp_server_jobs.policy import Policy
 from mcp_server_jobs.schedule import Schedule
-from mcp_server_jobs.scheduler.decide import Policy
 from mcp_server_jobs.scheduler.engine import Scheduler
 from mcp_server_jobs.server.app import build_server
 from mcp_server_jobs.server.requests import JobCreateRequest

@@ -12,6 +12,7 @@ import platformdirs
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from mcp_server_jobs.errors import InvalidInput
+from mcp_server_jobs.policy import Policy
 from mcp_server_jobs.schedule import zone
 
 ENV_PREFIX = "MCP_JOBS_"
@@ -66,19 +67,20 @@ class Settings(BaseModel):
     embeddings: str = Field(default="local", min_length=2, max_length=200, pattern=r"^(local|off|[\w-]+:\S+)$")
     # False: serve the tools only, while another process on the same database runs the jobs.
     run_jobs: bool = True
-    max_concurrency: int = Field(default=5, ge=1, le=100)
+    max_concurrency: int = Field(default=Policy.max_concurrency, ge=1, le=100)
     # An HTTP session with no request in flight (and no open stream) for this long is closed.
     session_idle_seconds: float = Field(default=1800.0, ge=0.1, le=7 * 86400)
     max_live_jobs: int = Field(default=1000, ge=1, le=1_000_000)
-    max_inbox_messages: int = Field(default=10_000, ge=10, le=10_000_000)
-    sweep_seconds: float = Field(default=30.0, ge=0.05, le=3600)
-    lease_seconds: float = Field(default=30.0, ge=0.3, le=3600)
-    run_timeout: float = Field(default=600.0, ge=1, le=86400)
-    max_attempts: int = Field(default=3, ge=1, le=20)
-    retry_base_seconds: float = Field(default=30.0, ge=0.01, le=86400)
-    max_consecutive_failures: int = Field(default=5, ge=1, le=1000)
-    webhook_attempts: int = Field(default=12, ge=1, le=100)
-    webhook_retry_seconds: float = Field(default=10.0, ge=0.01, le=86400)
+    max_inbox_messages: int = Field(default=Policy.max_inbox_messages, ge=10, le=10_000_000)
+    sweep_seconds: float = Field(default=Policy.sweep_seconds, ge=0.05, le=3600)
+    lease_seconds: float = Field(default=Policy.lease_seconds, ge=0.3, le=3600)
+    # Policy.run_timeout_seconds, under the name flags, variables and TOML files have always used.
+    run_timeout: float = Field(default=Policy.run_timeout_seconds, ge=1, le=86400)
+    max_attempts: int = Field(default=Policy.max_attempts, ge=1, le=20)
+    retry_base_seconds: float = Field(default=Policy.retry_base_seconds, ge=0.01, le=86400)
+    max_consecutive_failures: int = Field(default=Policy.max_consecutive_failures, ge=1, le=1000)
+    webhook_attempts: int = Field(default=Policy.webhook_attempts, ge=1, le=100)
+    webhook_retry_seconds: float = Field(default=Policy.webhook_retry_seconds, ge=0.01, le=86400)
 
     @field_validator("timezone")
     @classmethod

@@ -15,7 +15,7 @@ from mcp_server_jobs.clock import FakeClock
 from mcp_server_jobs.embeddings import LOCAL_MODEL_ID
 from mcp_server_jobs.lifecycle import NO_BACKEND_REASON
 from mcp_server_jobs.models import JobStatus
-from mcp_server_jobs.scheduler.decide import Policy
+from mcp_server_jobs.policy import Policy
 from mcp_server_jobs.store.migrations import schema_version
 from mcp_server_jobs.store.sqlite import SQLiteStore
 from tests.conftest import START, new_job, open_world

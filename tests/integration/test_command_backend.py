@@ -14,9 +14,9 @@ import pytest
 
 from mcp_server_jobs.clock import FakeClock
 from mcp_server_jobs.models import JobStatus, Run, RunOutcome
+from mcp_server_jobs.policy import Policy
 from mcp_server_jobs.scheduler.backends.command import SUPERVISOR, CommandBackend
 from mcp_server_jobs.scheduler.backends.supervisor import CANNOT_START
-from mcp_server_jobs.scheduler.decide import Policy
 from tests.conftest import START, open_world, process_alive, wait_for
 
 pytestmark = pytest.mark.anyio

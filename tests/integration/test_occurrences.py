@@ -7,7 +7,8 @@ from datetime import timedelta
 import pytest
 
 from mcp_server_jobs.models import JobStatus, RunOutcome
-from mcp_server_jobs.scheduler.decide import Policy, plan_claim
+from mcp_server_jobs.policy import Policy
+from mcp_server_jobs.scheduler.decide import plan_claim
 from mcp_server_jobs.scheduler.engine import Scheduler
 from tests.conftest import START, World
 from tests.integration.test_scheduler_rules import ScriptedAgent, world

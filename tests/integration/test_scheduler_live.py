@@ -17,8 +17,8 @@ from mcp_server_jobs.clock import SystemClock
 from mcp_server_jobs.config import Settings
 from mcp_server_jobs.errors import StoreError
 from mcp_server_jobs.models import Job
+from mcp_server_jobs.policy import Policy
 from mcp_server_jobs.scheduler.backends.base import AgentResult
-from mcp_server_jobs.scheduler.decide import Policy
 from mcp_server_jobs.scheduler.engine import Scheduler
 from mcp_server_jobs.scheduler.verdict import Verdict
 from mcp_server_jobs.server.app import build_server

@@ -17,9 +17,9 @@ import pytest
 from mcp_server_jobs.clock import FakeClock
 from mcp_server_jobs.errors import AgentError
 from mcp_server_jobs.models import Job, JobChanges, JobStatus, RunOutcome
+from mcp_server_jobs.policy import Policy
 from mcp_server_jobs.scheduler.backends.base import AgentResult
 from mcp_server_jobs.scheduler.backends.factory import NotConfigured
-from mcp_server_jobs.scheduler.decide import Policy
 from mcp_server_jobs.scheduler.engine import Scheduler
 from mcp_server_jobs.scheduler.verdict import Verdict
 from mcp_server_jobs.server.requests import JobUpdateRequest

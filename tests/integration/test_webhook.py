@@ -16,7 +16,7 @@ from starlette.routing import Route
 
 from mcp_server_jobs.clock import FakeClock
 from mcp_server_jobs.models import DeliveryState
-from mcp_server_jobs.scheduler.decide import Policy
+from mcp_server_jobs.policy import Policy
 from tests.conftest import START, open_world
 from tests.fakes.agents import SucceedingAgent
 from tests.fakes.loopback import serve

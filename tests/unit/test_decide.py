@@ -11,8 +11,9 @@ import pytest
 
 from mcp_server_jobs.lifecycle import NO_BACKEND_REASON
 from mcp_server_jobs.models import Job, JobStatus, JobType, Notify, Run, RunOutcome, RunTrigger
+from mcp_server_jobs.policy import Policy
 from mcp_server_jobs.schedule import Schedule
-from mcp_server_jobs.scheduler.decide import Ending, Policy, after_interrupt, after_run, plan_claim
+from mcp_server_jobs.scheduler.decide import Ending, after_interrupt, after_run, plan_claim
 
 NOW = datetime(2027, 3, 1, 12, 0, tzinfo=UTC)
 HOUR = timedelta(hours=1)

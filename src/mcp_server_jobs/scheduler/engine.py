@@ -27,11 +27,12 @@ from mcp_server_jobs import faults
 from mcp_server_jobs.clock import Clock
 from mcp_server_jobs.lifecycle import affects_dependents
 from mcp_server_jobs.models import InboxMessage, Job, JobStatus, Run, RunOutcome
+from mcp_server_jobs.policy import Policy
 from mcp_server_jobs.redact import Redactor
 from mcp_server_jobs.scheduler.attempt import Attempt
 from mcp_server_jobs.scheduler.backends.base import Backend
 from mcp_server_jobs.scheduler.backends.factory import first_problem
-from mcp_server_jobs.scheduler.decide import Ending, Policy, after_interrupt, after_run, plan_claim, plan_manual
+from mcp_server_jobs.scheduler.decide import Ending, after_interrupt, after_run, plan_claim, plan_manual
 from mcp_server_jobs.scheduler.delivery import post_webhook, report_for
 from mcp_server_jobs.scheduler.dependencies import settle, settle_dependents
 from mcp_server_jobs.store import Claim, Finished, JobStore, Report, Worker

@@ -19,11 +19,11 @@ from mcp_server_jobs.clock import Clock, SystemClock
 from mcp_server_jobs.config import Settings
 from mcp_server_jobs.embeddings import Embeddings
 from mcp_server_jobs.models import InboxMessage
+from mcp_server_jobs.policy import Policy
 from mcp_server_jobs.redact import Redactor, configured_secrets
 from mcp_server_jobs.scheduler.backends.base import Backend
 from mcp_server_jobs.scheduler.backends.factory import build_backends
 from mcp_server_jobs.scheduler.backends.sampling import SamplingBackend
-from mcp_server_jobs.scheduler.decide import Policy
 from mcp_server_jobs.scheduler.engine import Scheduler
 from mcp_server_jobs.server import prompts, tools
 from mcp_server_jobs.server.events import UserEventBus
