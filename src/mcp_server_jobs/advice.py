@@ -11,7 +11,8 @@ from typing import Any
 
 from mcp_server_jobs.errors import InvalidInput, Suggestion
 from mcp_server_jobs.models import Job, JobStatus, Notify, ScheduleInput, build_schedule
-from mcp_server_jobs.schedule import Schedule, format_local, seconds_text
+from mcp_server_jobs.schedule import Schedule
+from mcp_server_jobs.times import format_local, seconds_text
 
 # ScheduleInput.max_runs's bound.
 _MAX_RUNS = 100_000

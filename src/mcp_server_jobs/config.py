@@ -13,7 +13,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from mcp_server_jobs.errors import InvalidInput
 from mcp_server_jobs.policy import Policy
-from mcp_server_jobs.schedule import zone
+from mcp_server_jobs.times import zone
 
 ENV_PREFIX = "MCP_JOBS_"
 KNOWN_BACKENDS = ("model", "sampling", "mcp-agent", "command", "dry-run")

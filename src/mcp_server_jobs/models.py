@@ -16,15 +16,11 @@ from zoneinfo import ZoneInfo
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 from pydantic.json_schema import SkipJsonSchema
 
+from mcp_server_jobs.cron import normalize_cron
 from mcp_server_jobs.errors import InvalidInput
-from mcp_server_jobs.schedule import (
-    Schedule,
-    normalize_cron,
-    parse_datetime,
-    parse_duration,
-    zone,
-)
+from mcp_server_jobs.schedule import Schedule
 from mcp_server_jobs.schedule_text import read_schedule_text
+from mcp_server_jobs.times import parse_datetime, parse_duration, zone
 
 
 class JobType(StrEnum):

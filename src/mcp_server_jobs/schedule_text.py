@@ -14,7 +14,8 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
-from mcp_server_jobs.schedule import EARLIEST, LATEST, format_local, normalize_cron, parse_duration, short_duration
+from mcp_server_jobs.cron import normalize_cron
+from mcp_server_jobs.times import EARLIEST, LATEST, format_local, parse_duration, short_duration
 
 MAX_TEXT = 200
 _NAMES = ("sunday", "monday", "tuesday", "wednesday", "thursday", "friday", "saturday")

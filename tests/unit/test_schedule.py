@@ -9,6 +9,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
+from mcp_server_jobs.cron import describe_cron, next_cron, normalize_cron
 from mcp_server_jobs.errors import InvalidInput
 from mcp_server_jobs.models import (
     ONGOING_DEFAULT_MAX_RUNS,
@@ -17,15 +18,8 @@ from mcp_server_jobs.models import (
     ScheduleInput,
     build_schedule,
 )
-from mcp_server_jobs.schedule import (
-    Schedule,
-    describe_cron,
-    next_cron,
-    normalize_cron,
-    parse_datetime,
-    parse_duration,
-    short_duration,
-)
+from mcp_server_jobs.schedule import Schedule
+from mcp_server_jobs.times import parse_datetime, parse_duration, short_duration
 
 NOW = datetime(2026, 11, 22, 10, 0, tzinfo=UTC)  # a Sunday
 PARIS = ZoneInfo("Europe/Paris")

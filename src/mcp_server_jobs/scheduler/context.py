@@ -7,7 +7,7 @@ from collections.abc import Mapping, Sequence
 from datetime import datetime
 
 from mcp_server_jobs.models import Job, Run, RunOutcome
-from mcp_server_jobs.schedule import format_local
+from mcp_server_jobs.times import format_local
 
 MAX_DEPENDENCY_OUTPUT = 4_000
 MAX_PREVIOUS_RUNS = 5

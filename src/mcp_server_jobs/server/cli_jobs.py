@@ -15,13 +15,13 @@ from mcp_server_jobs.clock import SystemClock
 from mcp_server_jobs.config import Settings
 from mcp_server_jobs.errors import JobsError
 from mcp_server_jobs.models import JobStatus, JobType, RunOutcome
-from mcp_server_jobs.schedule import zone
 from mcp_server_jobs.server.cli_flags import INBOX, INBOX_HELP, RUN, STORE, settings_flags
 from mcp_server_jobs.server.requests import JobUpdateRequest
 from mcp_server_jobs.server.service import JobService
 from mcp_server_jobs.server.views import job_view, message_view, run_view, totals_text
 from mcp_server_jobs.store import JobFilter
 from mcp_server_jobs.store.sqlite import SQLiteStore
+from mcp_server_jobs.times import zone
 
 NOT_FOUND = 1  # exit code: the id or the change was refused, or the run failed
 BAD_SETUP = 2  # exit code: no database, bad settings, no usable backend

@@ -14,7 +14,6 @@ from pydantic import ValidationError
 from mcp_server_jobs.config import Settings
 from mcp_server_jobs.errors import JobNotFound, JobsError
 from mcp_server_jobs.models import RunOutcome
-from mcp_server_jobs.schedule import zone
 from mcp_server_jobs.scheduler.engine import RunStart, Scheduler
 from mcp_server_jobs.server.requests import (
     InboxListRequest,
@@ -46,6 +45,7 @@ from mcp_server_jobs.server.views import (
     run_view,
 )
 from mcp_server_jobs.store import JobFilter, KeywordHit
+from mcp_server_jobs.times import zone
 
 
 @dataclass

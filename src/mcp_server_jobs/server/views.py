@@ -20,7 +20,8 @@ from mcp_server_jobs.models import (
     RunLimits,
     RunOutcome,
 )
-from mcp_server_jobs.schedule import Schedule, format_local, seconds_text
+from mcp_server_jobs.schedule import Schedule
+from mcp_server_jobs.times import format_local, seconds_text
 
 OUTPUT_PREVIEW_CHARS = 4_000
 HIT_DESCRIPTION_CHARS = 300
