@@ -15,13 +15,14 @@ from pathlib import Path
 import anyio
 
 from mcp_server_jobs.clock import SystemClock
-from mcp_server_jobs.models import Job, JobStatus, JobType, NewJob, Notify, ScheduleInput, new_id
+from mcp_server_jobs.models import Job, JobStatus, JobType, NewJob, Notify, new_id
 from mcp_server_jobs.policy import Policy
 from mcp_server_jobs.schedule import Schedule
 from mcp_server_jobs.scheduler.backends.base import AgentResult
 from mcp_server_jobs.scheduler.engine import Scheduler
 from mcp_server_jobs.scheduler.verdict import Verdict
 from mcp_server_jobs.server.requests import JobCreateRequest
+from mcp_server_jobs.server.schedule_input import ScheduleInput
 from mcp_server_jobs.server.service import JobService
 from mcp_server_jobs.store import JobFilter
 from mcp_server_jobs.store.sqlite import SQLiteStore

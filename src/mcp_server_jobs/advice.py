@@ -9,13 +9,11 @@ from collections.abc import Mapping
 from datetime import datetime, timedelta
 from typing import Any
 
-from mcp_server_jobs.errors import InvalidInput, Suggestion
-from mcp_server_jobs.models import Job, JobStatus, Notify, ScheduleInput, build_schedule
-from mcp_server_jobs.schedule import Schedule
-from mcp_server_jobs.times import format_local, seconds_text
+from mcp_server_jobs.errors import Suggestion
+from mcp_server_jobs.models import ONGOING_DEFAULT_SPAN, Job, JobStatus, JobType, Notify
+from mcp_server_jobs.schedule import MAX_RUNS, Schedule
+from mcp_server_jobs.times import format_local, parse_datetime, parse_duration, seconds_text
 
-# ScheduleInput.max_runs's bound.
-_MAX_RUNS = 100_000
 # A schedule's window stretched for a retry is at least this long.
 _MIN_SPAN = timedelta(days=1)
 
@@ -70,15 +68,33 @@ def schedule_arguments(job: Job, now: datetime) -> dict[str, Any]:
         "end_at": format_local(schedule.end_at, tz) if schedule.end_at and schedule.end_at > now else None,
     }
     full = {k: v for k, v in full.items() if v is not None}
+    # The start and end job_create reads from them (to the second; a start never before now).
+    start = max(parse_datetime(full["run_at"], tz), now) if "run_at" in full else None
+    if "delay" in full:
+        start = now + parse_duration(full["delay"])
+    end = parse_datetime(full["end_at"], tz) if "end_at" in full else None
     # An end too near for a run, then a start that no longer fits: drop them, the defaults apply.
-    for dropped in ((), ("end_at",), ("end_at", "run_at", "delay")):
-        candidate = {k: v for k, v in full.items() if k not in dropped}
-        try:
-            build_schedule(job.job_type, ScheduleInput.model_validate(candidate), schedule.timezone, now)
-        except InvalidInput:
-            continue
-        return candidate
+    for dropped, first, last in (
+        ((), start, end),
+        (("end_at",), start, None),
+        (("end_at", "run_at", "delay"), None, None),
+    ):
+        if _has_run(job, first, last, now):
+            return {k: v for k, v in full.items() if k not in dropped}
     return {"timezone": schedule.timezone}
+
+
+def _has_run(job: Job, start: datetime | None, end: datetime | None, now: datetime) -> bool:
+    """Whether the job's schedule from `start` (None: now) until `end` (None: the default end) has a run.
+
+    What job_create checks of a schedule once its fields are read; its other checks the stored one passed.
+    """
+    if end is None and job.job_type is JobType.ONGOING:
+        end = (start or now) + ONGOING_DEFAULT_SPAN
+    if end is not None and end <= (start or now):
+        return False
+    trial = job.schedule.model_copy(update={"run_at": start, "end_at": end, "delay_seconds": None})
+    return trial.first_run(now) is not None
 
 
 def reactivate(job: Job, now: datetime, purpose: str = "To retry it") -> Suggestion:
@@ -96,7 +112,7 @@ def _stretched(job: Job, now: datetime) -> dict[str, Any]:
     schedule = job.schedule
     stretch: dict[str, Any] = {}
     if schedule.max_runs is not None and job.run_count >= schedule.max_runs:
-        stretch["max_runs"] = min(job.run_count + schedule.max_runs, _MAX_RUNS)
+        stretch["max_runs"] = min(job.run_count + schedule.max_runs, MAX_RUNS)
     if schedule.end_at is not None and schedule.first_run(now) is None:
         unbounded = Schedule.model_validate(schedule.model_dump() | {"end_at": None})
         start = unbounded.first_run(now) or now

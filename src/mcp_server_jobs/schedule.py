@@ -16,6 +16,9 @@ from pydantic import BaseModel, ConfigDict, Field
 from mcp_server_jobs.cron import describe_cron, next_cron
 from mcp_server_jobs.times import human_duration, plural
 
+# The most runs a schedule may ask for.
+MAX_RUNS = 100_000
+
 
 class Schedule(BaseModel):
     """A normalised schedule: absolute instants in UTC, a checked cron, an interval in seconds.

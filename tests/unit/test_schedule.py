@@ -11,14 +11,9 @@ import pytest
 
 from mcp_server_jobs.cron import describe_cron, next_cron, normalize_cron
 from mcp_server_jobs.errors import InvalidInput
-from mcp_server_jobs.models import (
-    ONGOING_DEFAULT_MAX_RUNS,
-    ONGOING_DEFAULT_SPAN,
-    JobType,
-    ScheduleInput,
-    build_schedule,
-)
+from mcp_server_jobs.models import ONGOING_DEFAULT_MAX_RUNS, ONGOING_DEFAULT_SPAN, JobType
 from mcp_server_jobs.schedule import Schedule
+from mcp_server_jobs.server.schedule_input import ScheduleInput, build_schedule
 from mcp_server_jobs.times import parse_datetime, parse_duration, short_duration
 
 NOW = datetime(2026, 11, 22, 10, 0, tzinfo=UTC)  # a Sunday

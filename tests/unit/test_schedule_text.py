@@ -8,8 +8,9 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from mcp_server_jobs.models import JobType, ScheduleInput, build_schedule
+from mcp_server_jobs.models import JobType
 from mcp_server_jobs.schedule_text import read_schedule_text
+from mcp_server_jobs.server.schedule_input import ScheduleInput, build_schedule
 
 NOW = datetime(2026, 11, 22, 10, 0, tzinfo=UTC)  # a Sunday, 11:00 in Paris
 BEFORE_SPRING = datetime(2027, 3, 27, 12, 0, tzinfo=UTC)  # the Saturday before Paris moves to +02:00

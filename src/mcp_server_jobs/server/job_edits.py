@@ -7,8 +7,9 @@ from datetime import datetime, timedelta
 
 from mcp_server_jobs import advice, lifecycle
 from mcp_server_jobs.errors import ForbiddenTransition, InvalidInput
-from mcp_server_jobs.models import Job, JobChanges, JobStatus, JobType, ScheduleInput, build_schedule, spelled_out
+from mcp_server_jobs.models import Job, JobChanges, JobStatus, JobType
 from mcp_server_jobs.schedule import Schedule
+from mcp_server_jobs.server.schedule_input import ScheduleInput, build_schedule, spelled_out
 from mcp_server_jobs.times import format_local, seconds_text
 
 

@@ -23,8 +23,9 @@ from pydantic import ValidationError
 from mcp_server_jobs.errors import InvalidInput, JobNotFound
 from mcp_server_jobs.explain import problem
 from mcp_server_jobs.lifecycle import LIVE
-from mcp_server_jobs.models import Job, RunLimits, ScheduleInput
+from mcp_server_jobs.models import Job, RunLimits
 from mcp_server_jobs.server.requests import JobCreateRequest, JobUpdateRequest
+from mcp_server_jobs.server.schedule_input import ScheduleInput
 from mcp_server_jobs.server.schemas import input_schema
 from mcp_server_jobs.server.service import JobService, check_request
 from mcp_server_jobs.store import DefinedJob

@@ -8,8 +8,6 @@ from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, model_valida
 
 from mcp_server_jobs.errors import InvalidInput, Suggestion
 from mcp_server_jobs.models import (
-    EXAMPLE_DAY,
-    SCHEDULE_TEXT_MAX,
     DedupKey,
     DependsOn,
     Description,
@@ -22,10 +20,10 @@ from mcp_server_jobs.models import (
     Notify,
     Reason,
     RunLimits,
-    ScheduleInput,
     Title,
 )
 from mcp_server_jobs.server.coerce import entity_list, enum_named, joined_words, spelled_schedule, trimmed, words_list
+from mcp_server_jobs.server.schedule_input import EXAMPLE_DAY, SCHEDULE_TEXT_MAX, ScheduleInput
 
 Id = Annotated[JobId, BeforeValidator(trimmed)]
 Kind = Annotated[JobType, BeforeValidator(enum_named(JobType))]

@@ -32,7 +32,6 @@ from mcp_server_jobs.models import (
     Run,
     RunLimits,
     RunOutcome,
-    build_schedule,
     new_id,
 )
 from mcp_server_jobs.schedule import Schedule
@@ -47,6 +46,7 @@ from mcp_server_jobs.server.job_edits import (
 )
 from mcp_server_jobs.server.requests import JobCreateRequest, JobUpdateRequest
 from mcp_server_jobs.server.retrieval import Answer, Retrieval
+from mcp_server_jobs.server.schedule_input import build_schedule
 from mcp_server_jobs.store import JobFilter, JobStore, KeywordHit, SimilarHit
 
 _EDITABLE = ("title", "description", "schedule", "end_condition", "depends_on", "related_entities", "notify",
