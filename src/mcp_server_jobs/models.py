@@ -6,13 +6,12 @@ validates stored data are built from the same declarations.
 
 from __future__ import annotations
 
-import json
 import secrets
 from datetime import datetime, timedelta
 from enum import StrEnum
-from typing import Annotated, Any
+from typing import Any
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field
 
 from mcp_server_jobs.schedule import Schedule
 
@@ -78,64 +77,9 @@ def new_id(prefix: str) -> str:
     return prefix + "_" + "".join(secrets.choice(_ID_ALPHABET) for _ in range(10))
 
 
-# --- bounded field types ----------------------------------------------------------------------
-
-MAX_METADATA_BYTES = 8192
 # An ONGOING job whose schedule gives no end stops after this long or this many runs.
 ONGOING_DEFAULT_SPAN = timedelta(days=30)
 ONGOING_DEFAULT_MAX_RUNS = 100
-
-
-def _metadata_size(value: dict[str, Any]) -> dict[str, Any]:
-    size = len(json.dumps(value, separators=(",", ":"), default=str))
-    if size > MAX_METADATA_BYTES:
-        raise ValueError(
-            f"metadata is {size} bytes as JSON; keep it under {MAX_METADATA_BYTES} bytes "
-            "(put long text in the description)"
-        )
-    return value
-
-
-JobId = Annotated[str, Field(min_length=1, max_length=64, description="A job id, as job_create returned it.")]
-Title = Annotated[
-    str,
-    Field(min_length=1, max_length=200, description="Short name, shown in lists and the inbox."),
-]
-Description = Annotated[
-    str,
-    Field(
-        min_length=1,
-        max_length=10_000,
-        description="The agent's full instructions for each run, in plain words.",
-    ),
-]
-EndCondition = Annotated[
-    str,
-    Field(
-        min_length=1,
-        max_length=2_000,
-        description="ONGOING only (required there): what must hold to end the job, judged after each run, "
-        "e.g. 'the price is below $20'.",
-    ),
-]
-DedupKey = Annotated[
-    str,
-    Field(
-        min_length=1,
-        max_length=200,
-        description="Creating again with the same key returns the live job, not a copy.",
-    ),
-]
-Metadata = Annotated[
-    dict[str, Any],
-    Field(description=f"Any JSON object, returned as given (at most {MAX_METADATA_BYTES} bytes)."),
-    AfterValidator(_metadata_size),
-]
-DependsOn = Annotated[
-    list[JobId],
-    Field(max_length=20, description="Ids of jobs that must COMPLETE first; their outputs go to this job's runs."),
-]
-Reason = Annotated[str, Field(max_length=500, description="Why, in a few words; shown as the status reason.")]
 
 
 class Entity(BaseModel):
@@ -156,11 +100,6 @@ class RunLimits(BaseModel):
     max_tokens: int | None = Field(default=None, ge=100, le=10_000_000, description="Input + output tokens per run.")
     max_tool_calls: int | None = Field(default=None, ge=0, le=10_000, description="Tool calls per run.")
     max_requests: int | None = Field(default=None, ge=1, le=1_000, description="Model requests per run (default 50).")
-
-
-Entities = Annotated[
-    list[Entity], Field(max_length=50, description="People, companies, pages the job is about: names or objects.")
-]
 
 
 # --- stored records ---------------------------------------------------------------------------

@@ -7,22 +7,19 @@ from typing import Annotated, Any, ClassVar, Literal
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, model_validator
 
 from mcp_server_jobs.errors import InvalidInput, Suggestion
-from mcp_server_jobs.models import (
+from mcp_server_jobs.models import JobStatus, JobType, Notify, RunLimits
+from mcp_server_jobs.server.coerce import entity_list, enum_named, joined_words, spelled_schedule, trimmed, words_list
+from mcp_server_jobs.server.fields import (
     DedupKey,
     DependsOn,
     Description,
     EndCondition,
     Entities,
     JobId,
-    JobStatus,
-    JobType,
     Metadata,
-    Notify,
     Reason,
-    RunLimits,
     Title,
 )
-from mcp_server_jobs.server.coerce import entity_list, enum_named, joined_words, spelled_schedule, trimmed, words_list
 from mcp_server_jobs.server.schedule_input import EXAMPLE_DAY, SCHEDULE_TEXT_MAX, ScheduleInput
 
 Id = Annotated[JobId, BeforeValidator(trimmed)]
