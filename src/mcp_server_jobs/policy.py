@@ -13,7 +13,7 @@ class Policy:
     max_concurrency: int = 5
     sweep_seconds: float = 30.0
     lease_seconds: float = 30.0
-    run_timeout_seconds: float = 600.0
+    run_timeout: float = 600.0  # seconds
     max_attempts: int = 3
     retry_base_seconds: float = 30.0
     retry_max_seconds: float = 3600.0

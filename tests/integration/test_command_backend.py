@@ -159,7 +159,7 @@ async def test_nothing_the_agent_started_outlives_its_run(
 async def test_a_timeout_stops_the_agent_and_what_it_started(
     db_path: Path, clock: FakeClock, tmp_path: Path, agent: Callable[[str], CommandBackend]
 ) -> None:
-    async with open_world(db_path, clock, [agent("works_long")], Policy(run_timeout_seconds=1)) as world:
+    async with open_world(db_path, clock, [agent("works_long")], Policy(run_timeout=1)) as world:
         job = await world.create(title="Work long", job_type="ONE_OFF")
         await world.at(START)
         [run] = await world.runs(job.id)

@@ -13,7 +13,6 @@ from mcp_server_jobs.policy import Policy
 from mcp_server_jobs.server.app import policy
 
 # The one setting named otherwise than its Policy field: users have always written `run_timeout`.
-SETTING_NAMES = {"run_timeout_seconds": "run_timeout"}
 
 
 def test_defaults(tmp_path: Path) -> None:
@@ -61,8 +60,8 @@ def test_bad_settings_are_named(tmp_path: Path, flags: dict[str, object], file_t
 
 def test_every_scheduler_setting_defaults_to_the_policy() -> None:
     defaults = Policy()
-    shared = [f.name for f in fields(Policy) if SETTING_NAMES.get(f.name, f.name) in Settings.model_fields]
+    shared = [f.name for f in fields(Policy) if f.name in Settings.model_fields]
     assert len(shared) >= 10
     for name in shared:
-        assert Settings.model_fields[SETTING_NAMES.get(name, name)].default == getattr(defaults, name), name
+        assert Settings.model_fields[name].default == getattr(defaults, name), name
     assert policy(load_settings({}, environ={})) == defaults

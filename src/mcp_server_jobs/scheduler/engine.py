@@ -279,7 +279,7 @@ class Scheduler:
 
     def _attempt(self) -> Attempt:
         # Taken at each use: the backends, the policy and the redactor are attributes a caller may change.
-        return Attempt(self.store, self.clock, self.redactor, self.backends, self.policy.run_timeout_seconds,
+        return Attempt(self.store, self.clock, self.redactor, self.backends, self.policy.run_timeout,
                        self.on_context)  # fmt: skip
 
     async def _collect(self, job: Job, run: Run, finished: list[Run]) -> None:

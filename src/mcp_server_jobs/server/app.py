@@ -6,6 +6,7 @@ import logging
 import os
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from dataclasses import fields
 from typing import Any
 
 import anyio
@@ -65,19 +66,8 @@ job_retrieval_semantic (by meaning) or job_retrieval_by_keywords (by words), the
 
 
 def policy(settings: Settings) -> Policy:
-    """The scheduler's policy from the settings."""
-    return Policy(
-        max_concurrency=settings.max_concurrency,
-        sweep_seconds=settings.sweep_seconds,
-        lease_seconds=settings.lease_seconds,
-        run_timeout_seconds=settings.run_timeout,
-        max_attempts=settings.max_attempts,
-        retry_base_seconds=settings.retry_base_seconds,
-        max_consecutive_failures=settings.max_consecutive_failures,
-        max_inbox_messages=settings.max_inbox_messages,
-        webhook_attempts=settings.webhook_attempts,
-        webhook_retry_seconds=settings.webhook_retry_seconds,
-    )
+    """The scheduler's policy from the settings: each setting named like a Policy field sets it."""
+    return Policy(**{f.name: getattr(settings, f.name) for f in fields(Policy) if f.name in Settings.model_fields})
 
 
 def backends_for(settings: Settings) -> list[Backend]:
