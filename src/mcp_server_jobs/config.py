@@ -12,6 +12,7 @@ import platformdirs
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from mcp_server_jobs.errors import InvalidInput
+from mcp_server_jobs.explain import problems
 from mcp_server_jobs.policy import Policy
 from mcp_server_jobs.times import zone
 
@@ -74,8 +75,7 @@ class Settings(BaseModel):
     max_inbox_messages: int = Field(default=Policy.max_inbox_messages, ge=10, le=10_000_000)
     sweep_seconds: float = Field(default=Policy.sweep_seconds, ge=0.05, le=3600)
     lease_seconds: float = Field(default=Policy.lease_seconds, ge=0.3, le=3600)
-    # Policy.run_timeout_seconds, under the name flags, variables and TOML files have always used.
-    run_timeout: float = Field(default=Policy.run_timeout_seconds, ge=1, le=86400)
+    run_timeout: float = Field(default=Policy.run_timeout, ge=1, le=86400)
     max_attempts: int = Field(default=Policy.max_attempts, ge=1, le=20)
     retry_base_seconds: float = Field(default=Policy.retry_base_seconds, ge=0.01, le=86400)
     max_consecutive_failures: int = Field(default=Policy.max_consecutive_failures, ge=1, le=1000)
@@ -129,5 +129,4 @@ def load_settings(
     try:
         return Settings(**values)
     except ValidationError as exc:
-        problems = "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors())
-        raise InvalidInput(f"invalid settings: {problems}") from exc
+        raise InvalidInput(f"invalid settings: {problems(exc, Settings.model_json_schema(), any_case=False)}") from exc
