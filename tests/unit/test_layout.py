@@ -25,26 +25,50 @@ def part(module: Path) -> str:
     return inside[0] if len(inside) > 1 else "root"
 
 
-def imported_parts(module: Path) -> set[str]:
-    """The package's parts `module` imports, lazy imports inside functions included."""
-    parts = set()
+def imported_names(module: Path) -> set[str]:
+    """Every dotted name `module` imports (`a.b` and, for `from a.b import c`, also `a.b.c`), lazy ones included."""
+    names: set[str] = set()
     for node in ast.walk(ast.parse(module.read_text(encoding="utf-8"))):
-        names = []
         if isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
-            names = [node.module, *(f"{node.module}.{alias.name}" for alias in node.names)]
+            names |= {node.module, *(f"{node.module}.{alias.name}" for alias in node.names)}
         elif isinstance(node, ast.Import):
-            names = [alias.name for alias in node.names]
-        for name in names:
-            pieces = name.split(".")
-            if pieces[0] == "mcp_server_jobs" and len(pieces) > 1 and pieces[1] in MAY_IMPORT:
-                parts.add(pieces[1])
-    return parts
+            names |= {alias.name for alias in node.names}
+    return names
+
+
+def imported_parts(module: Path) -> set[str]:
+    """The package's parts `module` imports."""
+    pieces = [name.split(".") for name in imported_names(module)]
+    return {p[1] for p in pieces if p[0] == "mcp_server_jobs" and len(p) > 1 and p[1] in MAY_IMPORT}
+
+
+def dotted(module: Path) -> str:
+    return ".".join(("mcp_server_jobs", *module.relative_to(PACKAGE).with_suffix("").parts)).removesuffix(".__init__")
 
 
 @pytest.mark.parametrize("module", [m for m in MODULES if m != ENTRY_POINT], ids=lambda m: str(m.relative_to(PACKAGE)))
 def test_imports_go_one_way(module: Path) -> None:
     own = part(module)
     assert imported_parts(module) - {own} <= MAY_IMPORT[own]
+
+
+def test_no_module_imports_itself_through_others() -> None:
+    known = {dotted(module): module for module in MODULES}
+    graph = {name: imported_names(module) & known.keys() - {name} for name, module in known.items()}
+    done: set[str] = set()
+
+    def circle_from(name: str, path: list[str]) -> list[str]:
+        if name in path:
+            return [*path[path.index(name) :], name]
+        if name in done:
+            return []
+        for imported in sorted(graph[name]):
+            if circle := circle_from(imported, [*path, name]):
+                return circle
+        done.add(name)
+        return []
+
+    assert [circle for name in sorted(graph) if (circle := circle_from(name, []))] == []
 
 
 def test_modules_and_functions_stay_short() -> None:
