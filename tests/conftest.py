@@ -6,7 +6,7 @@ import json
 import os
 import sqlite3
 import sys
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Iterator
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -28,6 +28,7 @@ from mcp_server_jobs.server.app import build_server
 from mcp_server_jobs.server.requests import JobCreateRequest
 from mcp_server_jobs.server.service import JobService
 from mcp_server_jobs.store.sqlite import SQLiteStore
+from tests import pg
 from tests.fakes.openai_server import FakeOpenAI, fake_openai
 
 # A Sunday; Europe/Paris is UTC+1 then.
@@ -63,6 +64,27 @@ def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter, config: p
 @pytest.fixture
 def clock() -> FakeClock:
     return FakeClock(START)
+
+
+@pytest.fixture(scope="session")
+def postgres_server() -> Iterator[pg.PostgresServer]:
+    """One PostgreSQL server for the session (the distribution's package); skips where it is not installed."""
+    bin_dir = pg.binaries()
+    if bin_dir is None:
+        pytest.skip(pg.SKIP_REASON)
+    server, process = pg.start(bin_dir)
+    try:
+        yield server
+    finally:
+        pg.stop(server, process)
+
+
+@pytest.fixture
+def pg_url(postgres_server: pg.PostgresServer) -> Iterator[str]:
+    """The URL of a new, empty database on the session's PostgreSQL server, dropped after the test."""
+    name = postgres_server.database()
+    yield postgres_server.url(name)
+    postgres_server.drop(name)
 
 
 @pytest.fixture
