@@ -6,10 +6,10 @@ import os
 import tomllib
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 import platformdirs
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError, field_validator
 
 from mcp_server_jobs.errors import InvalidInput
 from mcp_server_jobs.explain import problems
@@ -41,6 +41,31 @@ def machine_timezone() -> str:
     return name or "UTC"
 
 
+POSTGRES_SCHEMES = ("postgresql://", "postgres://")
+
+
+def is_postgres(db: Path | str) -> bool:
+    """Whether `db` names a PostgreSQL database (a URL) rather than a SQLite file."""
+    return isinstance(db, str) and db.startswith(POSTGRES_SCHEMES)
+
+
+def _database(value: object) -> object:
+    """A PostgreSQL URL stays text; anything else is a SQLite file's path."""
+    if isinstance(value, str) and not value.startswith(POSTGRES_SCHEMES):
+        return Path(value)
+    return value
+
+
+def shown_database(db: Path | str) -> str:
+    """`db` for logs and doctor: a URL without its password."""
+    if not is_postgres(db):
+        return str(db)
+    scheme, _, rest = str(db).partition("://")
+    credentials, at, place = rest.rpartition("@")
+    user = credentials.split(":", 1)[0]
+    return f"{scheme}://{user}{':***' if ':' in credentials else ''}{at}{place}"
+
+
 class Settings(BaseModel):
     """Everything the server is configured with."""
 
@@ -49,7 +74,8 @@ class Settings(BaseModel):
     transport: Literal["stdio", "http"] = "stdio"
     host: str = "127.0.0.1"
     port: int = Field(default=7803, ge=1, le=65535)
-    db: Path = Field(default_factory=default_db_path)
+    # A SQLite file, or a postgresql:// URL (README: Choosing PostgreSQL).
+    db: Annotated[Path | str, BeforeValidator(_database)] = Field(default_factory=default_db_path)
     user: str = Field(default="local", min_length=1, max_length=100)
     # Over HTTP, a tokens file with tokens in it makes every request sign in with one.
     tokens: Path = Field(default_factory=default_tokens_path)

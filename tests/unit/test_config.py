@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from mcp_server_jobs.config import Settings, load_settings
+from mcp_server_jobs.config import Settings, is_postgres, load_settings, shown_database
 from mcp_server_jobs.errors import InvalidInput
 from mcp_server_jobs.policy import Policy
 from mcp_server_jobs.server.app import policy
@@ -65,3 +65,16 @@ def test_every_scheduler_setting_defaults_to_the_policy() -> None:
     for name in shared:
         assert Settings.model_fields[name].default == getattr(defaults, name), name
     assert policy(load_settings({}, environ={})) == defaults
+
+
+def test_a_postgresql_url_is_kept_whole_and_shown_without_its_password(tmp_path: Path) -> None:
+    url = "postgresql://jobs:s3cret@db.internal:5432/jobs?sslmode=require"
+    settings = load_settings({"db": url}, environ={})
+    assert settings.db == url
+    assert is_postgres(settings.db)
+    assert shown_database(settings.db) == "postgresql://jobs:***@db.internal:5432/jobs?sslmode=require"
+    from_env = load_settings({}, environ={"MCP_JOBS_DB": "postgres://jobs@localhost/jobs"}).db
+    assert from_env == "postgres://jobs@localhost/jobs"
+    path = load_settings({"db": str(tmp_path / "jobs.db")}, environ={}).db
+    assert path == tmp_path / "jobs.db"
+    assert not is_postgres(path)

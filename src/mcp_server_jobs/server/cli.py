@@ -14,7 +14,7 @@ import anyio
 
 from mcp_server_jobs import __version__
 from mcp_server_jobs.agent_servers import AgentServersError, read_agent_servers
-from mcp_server_jobs.config import Settings, load_settings
+from mcp_server_jobs.config import Settings, load_settings, shown_database
 from mcp_server_jobs.errors import JobsError
 from mcp_server_jobs.lifecycle import NO_BACKEND_REASON
 from mcp_server_jobs.models import JobStatus
@@ -131,7 +131,7 @@ def serve(settings: Settings) -> int:
     from mcp_server_jobs.server.app import build_server
     from mcp_server_jobs.server.stdio import serve_stdio
 
-    log.info("database %s, timezone %s, user %s", settings.db, settings.timezone, settings.user)
+    log.info("database %s, timezone %s, user %s", shown_database(settings.db), settings.timezone, settings.user)
     anyio.run(serve_stdio, build_server(settings))
     return 0
 
@@ -186,7 +186,8 @@ def doctor(settings: Settings) -> int:
     from mcp_server_jobs.server.app import backends_for
 
     db = settings.db
-    lines = [f"database: {db} ({_database_state(db)})", f"timezone: {settings.timezone}", "backends, in order:"]
+    state = _postgres_state(db) if isinstance(db, str) else _database_state(db)
+    lines = [f"database: {shown_database(db)} ({state})", f"timezone: {settings.timezone}", "backends, in order:"]
     # Each problem found: the exit code it calls for and the line that says so; the worst code wins.
     problems: list[tuple[int, str]] = []
     unusable = [(backend.name, backend.unavailable()) for backend in backends_for(settings)]
@@ -200,7 +201,7 @@ def doctor(settings: Settings) -> int:
     if refused:
         problems.append((2, "NOT READY: serve would stop at the jobs file (above); nothing would start"))
     lines.append(f"search by meaning: {_embeddings_state(settings.embeddings)}")
-    attention = _needing_attention(db)
+    attention = [] if isinstance(db, str) else _needing_attention(db)
     lines += [f"needs a person: {len(attention)}" if attention else "needs a person: nothing", *attention]
     if attention:
         problems.append((1, "NOT READY: the jobs and deliveries above need a person"))
@@ -219,6 +220,18 @@ def _database_state(path: Path) -> str:
     except sqlite3.Error as exc:
         return f"cannot be read: {exc}"
     return f"schema version {version}, {jobs} jobs"
+
+
+def _postgres_state(url: str) -> str:
+    import psycopg
+
+    try:
+        with psycopg.connect(url, connect_timeout=5) as conn:
+            version = conn.execute("SHOW server_version").fetchone()
+    except psycopg.Error as exc:
+        return f"cannot connect: {str(exc).strip()}"
+    # What needs a person is read from SQLite files only so far; on PostgreSQL `jobs list` shows it.
+    return f"PostgreSQL {version[0] if version else '?'} reachable; jobs needing a person are not listed here yet"
 
 
 def _needing_attention(path: Path, limit: int = 50) -> list[str]:
@@ -261,9 +274,9 @@ def _jobs_file_state(settings: Settings) -> tuple[str, bool]:
     return f"{settings.jobs_file}: {names}", False
 
 
-def _applied_definitions(path: Path) -> dict[str, str]:
+def _applied_definitions(path: Path | str) -> dict[str, str]:
     """The digests of the jobs-file definitions the database holds (none if it cannot tell), read-only."""
-    if not path.exists():
+    if isinstance(path, str) or not path.exists():
         return {}
     try:
         with sqlite3.connect(f"file:{path}?mode=ro", uri=True) as conn:

@@ -15,7 +15,8 @@ FLAGS: dict[str, tuple[str, dict[str, Any]]] = {
     "port": ("--port", {"metavar": "N", "type": int, "help": "HTTP port (default 7803); the endpoint is /mcp"}),
     "db": (
         "--db",
-        {"metavar": "PATH", "type": Path, "help": "SQLite database file (default: jobs.db in the user data dir)"},
+        # Text, not a Path: a path would fold the URL's "//".
+        {"metavar": "PATH|URL", "help": "SQLite file (default: jobs.db in the user data dir) or postgresql:// URL"},
     ),
     "user": ("--user", {"metavar": "NAME", "help": "whose jobs these are (default 'local')"}),
     "tokens": (

@@ -7,6 +7,7 @@ import json
 import sys
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from contextlib import asynccontextmanager
+from pathlib import Path
 from typing import Any
 
 import anyio
@@ -74,7 +75,7 @@ def add_parsers(commands: Any) -> None:
 
 def run(settings: Settings, args: argparse.Namespace) -> int:
     """Carry out a `jobs` or `inbox` command; returns the exit code."""
-    if not settings.db.exists():
+    if isinstance(settings.db, Path) and not settings.db.exists():
         print(f"mcp-server-jobs: no database at {settings.db}; `serve` creates it (or pass --db)", file=sys.stderr)
         return BAD_SETUP
     command = _inbox if args.command_name == "inbox" else _JOBS[args.jobs_command]

@@ -9,7 +9,7 @@ from collections import deque
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from mcp_server_jobs.config import Settings
+from mcp_server_jobs.config import Settings, shown_database
 
 log = logging.getLogger("mcp_server_jobs")
 
@@ -58,7 +58,7 @@ def http_app(settings: Settings, users: list[str]) -> ASGIApp:
     from mcp_server_jobs.server.app import build_server
 
     server = build_server(settings)
-    log.info("database %s, timezone %s", settings.db, settings.timezone)
+    log.info("database %s, timezone %s", shown_database(settings.db), settings.timezone)
     if users:
         log.info("bearer tokens required (%s); users: %s", settings.tokens, ", ".join(users))
     else:
