@@ -1,13 +1,17 @@
-"""How the SQLite store writes values into its columns and reads its rows back as models."""
+"""How the stores write values into their columns and read their rows back as models.
+
+Both databases take the same parameters: instants as fixed-width UTC text (PostgreSQL reads that text as
+a timestamptz) and JSON as the text of one encoder. Rows come back as SQLite left them (text) or as
+psycopg reads them (datetimes; JSON as text, see store.postgres.store).
+"""
 
 from __future__ import annotations
 
 import json
-import sqlite3
 from collections.abc import Sequence
 from dataclasses import asdict
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, Protocol
 
 from pydantic import BaseModel
 
@@ -30,6 +34,13 @@ from mcp_server_jobs.schedule import Schedule
 from mcp_server_jobs.store.base import DefinedJob, JobFilter, Vector, Worker
 from mcp_server_jobs.store.vectors import IndexRow, to_blob
 
+
+class Row(Protocol):
+    """A result row, read by column name (sqlite3.Row, or the dict psycopg makes)."""
+
+    def __getitem__(self, key: str, /) -> Any: ...
+
+
 # The JobChanges fields held in JSON columns.
 _JSON_FIELDS = frozenset({"schedule", "related_entities", "metadata", "limits"})
 
@@ -41,13 +52,15 @@ def to_db(when: datetime | None) -> str | None:
     return when.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
 
-def from_db(text: str | None) -> datetime | None:
-    """Read an instant written by `to_db`."""
-    # fromisoformat reads the trailing Z as UTC, and is ten times faster than strptime.
-    return None if text is None else datetime.fromisoformat(text)
+def from_db(value: str | datetime | None) -> datetime | None:
+    """Read an instant written by `to_db` (SQLite's text), or one the driver read already (PostgreSQL's)."""
+    if isinstance(value, str):
+        # fromisoformat reads the trailing Z as UTC, and is ten times faster than strptime.
+        return datetime.fromisoformat(value)
+    return value
 
 
-def _required(text: str) -> datetime:
+def _required(text: str | datetime) -> datetime:
     when = from_db(text)
     assert when is not None
     return when
@@ -106,12 +119,10 @@ def change_value(name: str, value: Any) -> Any:
         return to_json(value)
     if isinstance(value, datetime):
         return to_db(value)
-    if isinstance(value, bool):
-        return int(value)
-    return value
+    return value  # a bool stays one: SQLite stores it as 1 or 0, PostgreSQL in a boolean column
 
 
-def row_to_job(row: sqlite3.Row) -> Job:
+def row_to_job(row: Row) -> Job:
     """A `jobs` row selected with JOB_COLUMNS."""
     return Job(
         id=row["id"],
@@ -143,7 +154,7 @@ def row_to_job(row: sqlite3.Row) -> Job:
     )
 
 
-def row_to_run(row: sqlite3.Row) -> Run:
+def row_to_run(row: Row) -> Run:
     """A `runs` row selected with RUN_COLUMNS."""
     return Run(
         id=row["id"],
@@ -191,7 +202,7 @@ def run_params(run: Run) -> dict[str, Any]:
     }
 
 
-def row_to_message(row: sqlite3.Row) -> InboxMessage:
+def row_to_message(row: Row) -> InboxMessage:
     """An inbox row selected by LIST_MESSAGES."""
     return InboxMessage(
         id=row["id"],
@@ -215,7 +226,7 @@ def message_params(message: InboxMessage) -> dict[str, Any]:
     return params
 
 
-def row_to_delivery(row: sqlite3.Row) -> Delivery:
+def row_to_delivery(row: Row) -> Delivery:
     """A `deliveries` row selected with DELIVERY_COLUMNS."""
     return Delivery(
         message_id=row["message_id"],
@@ -271,7 +282,7 @@ def vector_params(job: NewJob, vector: Vector) -> dict[str, Any]:
     }
 
 
-def index_row(row: sqlite3.Row) -> IndexRow:
+def index_row(row: Row) -> IndexRow:
     """A row of SELECT_INDEX_CHANGES."""
     return IndexRow(
         pk=row["pk"],
@@ -304,7 +315,7 @@ def worker_params(worker: Worker) -> dict[str, Any]:
     return asdict(worker) | {"started_at": to_db(worker.started_at), "seen_at": to_db(worker.seen_at)}
 
 
-def row_to_worker(row: sqlite3.Row) -> Worker:
+def row_to_worker(row: Row) -> Worker:
     """A row of LIVE_WORKERS."""
     return Worker(
         id=row["id"],
@@ -316,6 +327,6 @@ def row_to_worker(row: sqlite3.Row) -> Worker:
     )
 
 
-def row_to_defined_job(row: sqlite3.Row) -> DefinedJob:
+def row_to_defined_job(row: Row) -> DefinedJob:
     """A row of SELECT_DEFINED_JOBS."""
-    return DefinedJob(**dict(row))
+    return DefinedJob(name=row["name"], user_id=row["user_id"], job_id=row["job_id"], digest=row["digest"])

@@ -8,12 +8,12 @@ from importlib import resources
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    import aiosqlite
+    from mcp_server_jobs.store.steps import Conn
 
 
-def migrations() -> list[tuple[int, str]]:
-    """Every migration as (number, script), oldest first."""
-    folder = resources.files("mcp_server_jobs.store") / "sql"
+def migrations(package: str = "mcp_server_jobs.store") -> list[tuple[int, str]]:
+    """Every migration of a store's package (SQLite's unless told) as (number, script), oldest first."""
+    folder = resources.files(package) / "sql"
     found = []
     for entry in folder.iterdir():
         match = re.fullmatch(r"(\d{4})_\w+\.sql", entry.name)
@@ -22,9 +22,9 @@ def migrations() -> list[tuple[int, str]]:
     return sorted(found)
 
 
-def schema_version() -> int:
-    """The schema version this code migrates a database to (the newest migration's number)."""
-    return max(number for number, _ in migrations())
+def schema_version(package: str = "mcp_server_jobs.store") -> int:
+    """The schema version this code migrates a store's database to (the newest migration's number)."""
+    return max(number for number, _ in migrations(package))
 
 
 def statements(script: str) -> list[str]:
@@ -40,11 +40,9 @@ def statements(script: str) -> list[str]:
     return found
 
 
-async def migrate(conn: aiosqlite.Connection) -> None:
-    """Apply the migrations newer than the database's `user_version`, inside the caller's write transaction."""
-    async with conn.execute("PRAGMA user_version") as cursor:
-        row = await cursor.fetchone()
-    current = 0 if row is None else row[0]
+async def migrate(conn: Conn) -> None:
+    """Apply the migrations newer than a SQLite database's `user_version`, inside the caller's write transaction."""
+    current = await conn.scalar("PRAGMA user_version") or 0
     for number, script in migrations():
         if number <= current:
             continue

@@ -1,5 +1,9 @@
 """Every SQL statement of the SQLite store, by name (SQLite dialect: json_each, FTS5, bm25), and the
-words a full-text search looks for."""
+words a full-text search looks for.
+
+The statements in standard SQL serve the PostgreSQL store too (`store.postgres.queries` imports them),
+so a column added here is added there in the same change.
+"""
 
 from __future__ import annotations
 
@@ -20,38 +24,43 @@ def search_words(text: str) -> list[str]:
     return _WORD.findall(text)
 
 
-def fts_query(terms: Sequence[str], match_all: bool) -> str:
-    """An FTS5 query that treats every term as a plain word: each is quoted, none is syntax."""
+def query_words(terms: Sequence[str]) -> list[str]:
+    """The words a full-text query of `terms` looks for (at most MAX_QUERY_TERMS); InvalidInput if none."""
     words = [word for term in terms for word in search_words(term)][:MAX_QUERY_TERMS]
     if not words:
         raise InvalidInput("keywords contain no words to search for; give one or more plain words")
-    return (" AND " if match_all else " OR ").join(f'"{w}"' for w in words)
+    return words
 
 
-def _literal(value: StrEnum) -> str:
+def fts_query(terms: Sequence[str], match_all: bool) -> str:
+    """An FTS5 query that treats every term as a plain word: each is quoted, none is syntax."""
+    return (" AND " if match_all else " OR ").join(f'"{w}"' for w in query_words(terms))
+
+
+def literal(value: StrEnum) -> str:
     """An enum value as an SQL string literal: written into the text, not bound, so that the partial
     indexes (`WHERE status = 'ACTIVE'`, `outcome = 'running'`, `state = 'pending'`) still apply."""
     assert "'" not in value.value
     return f"'{value.value}'"
 
 
-def _literals(values: Iterable[StrEnum]) -> str:
+def literals(values: Iterable[StrEnum]) -> str:
     """A set of enum values as the inside of an SQL `IN (...)` list."""
-    return ", ".join(_literal(value) for value in sorted(values))
+    return ", ".join(literal(value) for value in sorted(values))
 
 
-_LIVE = _literals(LIVE)
-_IN_THE_WAY = _literals(IN_THE_WAY)
-_WAITING = _literals(WAITING)
-_ACTIVE = _literal(JobStatus.ACTIVE)
-_IN_PROGRESS = _literal(JobStatus.IN_PROGRESS)
-_PENDING = _literal(JobStatus.PENDING)
-_BLOCKED = _literal(JobStatus.BLOCKED)
-_COMPLETED = _literal(JobStatus.COMPLETED)
-_ARCHIVED = _literal(JobStatus.ARCHIVED)
-_RUNNING = _literal(RunOutcome.RUNNING)
-_SUCCEEDED = _literal(RunOutcome.SUCCEEDED)
-_UNSENT = _literal(DeliveryState.PENDING)
+SQL_LIVE = literals(LIVE)
+SQL_IN_THE_WAY = literals(IN_THE_WAY)
+SQL_WAITING = literals(WAITING)
+SQL_ACTIVE = literal(JobStatus.ACTIVE)
+SQL_IN_PROGRESS = literal(JobStatus.IN_PROGRESS)
+SQL_PENDING = literal(JobStatus.PENDING)
+SQL_BLOCKED = literal(JobStatus.BLOCKED)
+SQL_COMPLETED = literal(JobStatus.COMPLETED)
+SQL_ARCHIVED = literal(JobStatus.ARCHIVED)
+SQL_RUNNING = literal(RunOutcome.RUNNING)
+SQL_SUCCEEDED = literal(RunOutcome.SUCCEEDED)
+SQL_UNSENT = literal(DeliveryState.PENDING)
 
 # The job columns in the order `row_to_job` reads them; depends_on is gathered in position order.
 JOB_COLUMNS = """
@@ -70,7 +79,7 @@ JOB_FILTER = f"""
     jobs.user_id = :user_id
     AND (:statuses = '[]' OR jobs.status IN (SELECT value FROM json_each(:statuses)))
     AND (:job_types = '[]' OR jobs.job_type IN (SELECT value FROM json_each(:job_types)))
-    AND (:include_archived OR jobs.status != {_ARCHIVED})
+    AND (:include_archived OR jobs.status != {SQL_ARCHIVED})
 """
 
 INSERT_JOB = """
@@ -88,13 +97,17 @@ DELETE_DEPENDENCIES = "DELETE FROM job_dependencies WHERE job_id = :job_id"
 
 SELECT_JOB = f"SELECT {JOB_COLUMNS} FROM jobs WHERE jobs.id = :id AND jobs.user_id = :user_id"
 
+# Reads of the rows a write transaction goes on to change (see store.statements): BEGIN IMMEDIATE holds
+# SQLite's one write lock already, so they are plain reads here.
+LOCK_JOB = SELECT_JOB
+
 SELECT_LIVE_BY_DEDUP_KEY = f"""
 SELECT {JOB_COLUMNS} FROM jobs
 WHERE jobs.user_id = :user_id AND jobs.dedup_key = :dedup_key
-  AND jobs.status IN ({_LIVE})
+  AND jobs.status IN ({SQL_LIVE})
 """
 
-COUNT_LIVE_JOBS = f"SELECT count(*) FROM jobs WHERE user_id = :user_id AND status IN ({_LIVE})"
+COUNT_LIVE_JOBS = f"SELECT count(*) FROM jobs WHERE user_id = :user_id AND status IN ({SQL_LIVE})"
 
 # The unary + keeps the planner off the (user_id, ...) index: one user may own every row.
 SELECT_JOBS_BY_IDS = f"""
@@ -133,7 +146,7 @@ SELECT {JOB_COLUMNS} FROM jobs LEFT JOIN job_vectors v ON v.job_pk = jobs.pk
 WHERE v.model IS NOT :model ORDER BY jobs.pk LIMIT :limit
 """
 
-COUNT_JOBS = "SELECT count(*) FROM jobs"
+COUNT_JOBS = "SELECT count(*) AS n FROM jobs"
 
 # What an in-memory vector index needs of the jobs changed since it last looked.
 SELECT_INDEX_CHANGES = """
@@ -145,7 +158,7 @@ WHERE c.seq > :since ORDER BY c.seq LIMIT :limit
 
 COUNT_MATCHES = "SELECT count(*) FROM jobs_fts WHERE jobs_fts MATCH :query"
 
-SELECT_STATUS_VERSION = "SELECT status, version FROM jobs WHERE id = :id AND user_id = :user_id"
+LOCK_STATUS_VERSION = "SELECT status, version FROM jobs WHERE id = :id AND user_id = :user_id"
 
 DEPENDENCY_CLOSURE = """
 WITH RECURSIVE closure(id) AS (
@@ -169,7 +182,7 @@ RUN_COLUMNS = """
 
 LIST_RUNS = f"SELECT {RUN_COLUMNS} FROM runs WHERE job_id = :job_id ORDER BY seq DESC LIMIT :limit"
 
-SELECT_RUN = f"SELECT {RUN_COLUMNS} FROM runs WHERE id = :id"
+LOCK_RUN = f"SELECT {RUN_COLUMNS} FROM runs WHERE id = :id"
 
 INSERT_RUN = """
 INSERT INTO runs (id, job_id, trigger, scheduled_for, started_at, finished_at, attempt, outcome, output, summary,
@@ -192,68 +205,69 @@ DELIVERY_COLUMNS = """
 
 INSERT_DELIVERY = f"""
 INSERT INTO deliveries (message_id, user_id, job_id, run_id, url, payload, state, next_attempt_at, created_at)
-VALUES (:message_id, :user_id, :job_id, :run_id, :url, :payload, {_UNSENT}, :next_attempt_at, :created_at)
+VALUES (:message_id, :user_id, :job_id, :run_id, :url, :payload, {SQL_UNSENT}, :next_attempt_at, :created_at)
 """
 
 CLAIM_DELIVERIES = f"""
 UPDATE deliveries SET next_attempt_at = :until, attempts = attempts + 1
-WHERE seq IN (SELECT seq FROM deliveries WHERE state = {_UNSENT} AND next_attempt_at <= :now
+WHERE seq IN (SELECT seq FROM deliveries WHERE state = {SQL_UNSENT} AND next_attempt_at <= :now
               ORDER BY next_attempt_at LIMIT :limit)
 RETURNING {DELIVERY_COLUMNS}
 """
 
 SETTLE_DELIVERY = f"""
 UPDATE deliveries SET state = :state, next_attempt_at = :retry_at, last_error = :error, delivered_at = :delivered_at
-WHERE message_id = :message_id AND state = {_UNSENT}
+WHERE message_id = :message_id AND state = {SQL_UNSENT}
 RETURNING run_id
 """
 
 RECORD_DELIVERY_ERROR = "UPDATE runs SET delivery_error = :error WHERE id = :id"
 
-RECORD_AGENT_PID = f"UPDATE runs SET agent_pid = :pid WHERE id = :id AND outcome = {_RUNNING}"
+RECORD_AGENT_PID = f"UPDATE runs SET agent_pid = :pid WHERE id = :id AND outcome = {SQL_RUNNING}"
 
 SELECT_JOB_BY_ID = f"SELECT {JOB_COLUMNS} FROM jobs WHERE jobs.id = :id"
+LOCK_JOB_BY_ID = SELECT_JOB_BY_ID
 
 SELECT_DUE = f"""
 SELECT {JOB_COLUMNS} FROM jobs
-WHERE jobs.status = {_ACTIVE} AND jobs.next_run_at <= :now
+WHERE jobs.status = {SQL_ACTIVE} AND jobs.next_run_at <= :now
 ORDER BY jobs.next_run_at LIMIT :limit
 """
 
-EARLIEST_DUE = f"SELECT min(next_run_at) FROM jobs WHERE status = {_ACTIVE}"
+EARLIEST_DUE = f"SELECT min(next_run_at) FROM jobs WHERE status = {SQL_ACTIVE}"
 
 RENEW_LEASES = f"""
 UPDATE runs SET lease_until = :until
-WHERE id IN (SELECT value FROM json_each(:ids)) AND outcome = {_RUNNING} AND lease_owner = :owner
-  AND EXISTS (SELECT 1 FROM jobs WHERE jobs.id = runs.job_id AND jobs.status = {_IN_PROGRESS})
+WHERE id IN (SELECT value FROM json_each(:ids)) AND outcome = {SQL_RUNNING} AND lease_owner = :owner
+  AND EXISTS (SELECT 1 FROM jobs WHERE jobs.id = runs.job_id AND jobs.status = {SQL_IN_PROGRESS})
 RETURNING id
 """
 
 SELECT_EXPIRED_RUNS = f"""
-SELECT {RUN_COLUMNS} FROM runs WHERE outcome = {_RUNNING} AND lease_until < :now ORDER BY seq LIMIT :limit
+SELECT {RUN_COLUMNS} FROM runs WHERE outcome = {SQL_RUNNING} AND lease_until < :now ORDER BY seq LIMIT :limit
 """
 
 # Waiting jobs whose dependencies say otherwise: PENDING with every dependency COMPLETED or one in the
-# way; BLOCKED with none in the way any more.
-SELECT_WAITING_TO_SETTLE = f"""
-SELECT {JOB_COLUMNS} FROM jobs
-WHERE jobs.status IN ({_WAITING}) AND (
-    (jobs.status = {_PENDING} AND (
+# way; BLOCKED with none in the way any more. (Standard SQL: the PostgreSQL store uses it too.)
+WAITING_TO_SETTLE = f"""
+jobs.status IN ({SQL_WAITING}) AND (
+    (jobs.status = {SQL_PENDING} AND (
         NOT EXISTS (SELECT 1 FROM job_dependencies d JOIN jobs dep ON dep.id = d.depends_on
-                    WHERE d.job_id = jobs.id AND dep.status != {_COMPLETED})
+                    WHERE d.job_id = jobs.id AND dep.status != {SQL_COMPLETED})
         OR EXISTS (SELECT 1 FROM job_dependencies d JOIN jobs dep ON dep.id = d.depends_on
-                   WHERE d.job_id = jobs.id AND dep.status IN ({_IN_THE_WAY}))))
-    OR (jobs.status = {_BLOCKED} AND EXISTS (SELECT 1 FROM job_dependencies d WHERE d.job_id = jobs.id)
+                   WHERE d.job_id = jobs.id AND dep.status IN ({SQL_IN_THE_WAY}))))
+    OR (jobs.status = {SQL_BLOCKED} AND EXISTS (SELECT 1 FROM job_dependencies d WHERE d.job_id = jobs.id)
         AND NOT EXISTS (SELECT 1 FROM job_dependencies d JOIN jobs dep ON dep.id = d.depends_on
-                        WHERE d.job_id = jobs.id AND dep.status IN ({_IN_THE_WAY}))))
-LIMIT :limit
+                        WHERE d.job_id = jobs.id AND dep.status IN ({SQL_IN_THE_WAY}))))
 """
+
+SELECT_WAITING_TO_SETTLE = f"SELECT {JOB_COLUMNS} FROM jobs WHERE {WAITING_TO_SETTLE} LIMIT :limit"
 
 # The newest successful output of each job (the context a dependent job receives).
 LATEST_OUTPUTS = f"""
 SELECT r.job_id, r.output FROM runs r
-WHERE r.job_id IN (SELECT value FROM json_each(:ids)) AND r.outcome = {_SUCCEEDED}
-  AND r.seq = (SELECT max(seq) FROM runs r2 WHERE r2.job_id = r.job_id AND r2.outcome = {_SUCCEEDED})
+WHERE r.job_id IN (SELECT value FROM json_each(:ids)) AND r.outcome = {SQL_SUCCEEDED}
+  AND r.seq = (SELECT max(seq) FROM runs r2 WHERE r2.job_id = r.job_id AND r2.outcome = {SQL_SUCCEEDED})
 """
 
 INSERT_MESSAGE = """
@@ -324,9 +338,9 @@ RUN_TOTALS = "SELECT outcome, count(*) AS n FROM runs WHERE job_id = :job_id GRO
 # What `doctor` lists, read from a database it opens read-only (it may be another process's).
 DOCTOR_STUCK_JOBS = f"""
 SELECT id, user_id, status, title, coalesce(status_reason, '') FROM jobs
-WHERE status IN ({_literals(STUCK)})
-   OR (status = {_ACTIVE} AND status_reason LIKE ?)
+WHERE status IN ({literals(STUCK)})
+   OR (status = {SQL_ACTIVE} AND status_reason LIKE ?)
 ORDER BY updated_at DESC LIMIT ?"""
 DOCTOR_FAILED_DELIVERIES = f"""
-SELECT message_id, job_id, coalesce(last_error, '') FROM deliveries WHERE state = {_literal(DeliveryState.FAILED)}
+SELECT message_id, job_id, coalesce(last_error, '') FROM deliveries WHERE state = {literal(DeliveryState.FAILED)}
 ORDER BY seq DESC LIMIT ?"""

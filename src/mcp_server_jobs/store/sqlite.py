@@ -3,80 +3,36 @@
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import AsyncIterator, Callable, Sequence
+from collections.abc import AsyncIterator, Iterable, Sequence
 from contextlib import asynccontextmanager
-from dataclasses import asdict
-from datetime import datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 import aiosqlite
 import anyio
 
 from mcp_server_jobs.clock import Clock, SystemClock
-from mcp_server_jobs.errors import Conflict, JobNotFound, LimitReached, MessageNotFound, StoreError
-from mcp_server_jobs.models import (
-    TEXT_FIELDS,
-    Delivery,
-    DeliveryState,
-    InboxMessage,
-    Job,
-    JobChanges,
-    JobStatus,
-    NewJob,
-    Run,
-    RunOutcome,
-)
-from mcp_server_jobs.store import queries as q
-from mcp_server_jobs.store import steps
-from mcp_server_jobs.store.base import (
-    ClaimDecision,
-    DefinedJob,
-    Finished,
-    JobFilter,
-    JobStore,
-    KeywordHit,
-    Report,
-    ReportDecision,
-    RunDecision,
-    SimilarHit,
-    Vector,
-    Worker,
-)
-from mcp_server_jobs.store.codec import (
-    filter_params,
-    from_db,
-    ids_param,
-    job_params,
-    row_to_defined_job,
-    row_to_delivery,
-    row_to_job,
-    row_to_message,
-    row_to_run,
-    row_to_worker,
-    run_params,
-    settle_params,
-    to_db,
-    vector_params,
-    worker_params,
-)
+from mcp_server_jobs.errors import StoreError
+from mcp_server_jobs.store import queries
+from mcp_server_jobs.store.codec import Row
 from mcp_server_jobs.store.migrations import migrate
-from mcp_server_jobs.store.vector_search import VectorSearch
+from mcp_server_jobs.store.sql_store import SQLStore
+from mcp_server_jobs.store.statements import Statements
+from mcp_server_jobs.store.steps import OCCURRENCE_TAKEN, Params
 
-_LEASE_EXPIRED = "interrupted: the server running it stopped (its lease expired)"
 
-
-class SQLiteStore(JobStore):
+class SQLiteStore(SQLStore):
     """Jobs in one SQLite file; safe for several processes sharing it."""
 
+    q: ClassVar[Statements] = queries
+
     def __init__(self, path: Path | str, *, clock: Clock | None = None, busy_timeout_ms: int = 10_000) -> None:
+        super().__init__(clock or SystemClock())
         self.path = Path(path)
-        self.clock = clock or SystemClock()
         self._busy_timeout_ms = busy_timeout_ms
         self._conn: aiosqlite.Connection | None = None
         # One connection is shared by every task of the process: a transaction must not interleave.
         self._lock = anyio.Lock()
-        self._vectors = VectorSearch(self._query)
 
     async def open(self) -> None:
         """Connect, set WAL and foreign keys, apply pending migrations."""
@@ -106,7 +62,7 @@ class SQLiteStore(JobStore):
         processes open a new file at once, so it is retried for up to the busy timeout."""
         with anyio.move_on_after(self._busy_timeout_ms / 1000):
             while True:
-                if await steps.scalar(conn, "PRAGMA journal_mode") == "wal":
+                if await _SQLiteConn(conn).scalar("PRAGMA journal_mode") == "wal":
                     return
                 try:
                     await conn.execute("PRAGMA journal_mode = WAL")
@@ -123,7 +79,7 @@ class SQLiteStore(JobStore):
             self._conn = None
 
     @asynccontextmanager
-    async def _connection(self) -> AsyncIterator[aiosqlite.Connection]:
+    async def _held(self) -> AsyncIterator[aiosqlite.Connection]:
         if self._conn is None:
             raise StoreError("the job database is not open")
         async with self._lock:
@@ -133,274 +89,60 @@ class SQLiteStore(JobStore):
                 raise StoreError(f"job database error: {exc}") from exc
 
     @asynccontextmanager
-    async def _transaction(self) -> AsyncIterator[aiosqlite.Connection]:
+    async def _connection(self) -> AsyncIterator[_SQLiteConn]:
+        async with self._held() as conn:
+            yield _SQLiteConn(conn)
+
+    @asynccontextmanager
+    async def _transaction(self) -> AsyncIterator[_SQLiteConn]:
         """A write transaction: BEGIN IMMEDIATE takes the write lock up front, so reads inside it are current."""
-        async with self._connection() as conn:
+        async with self._held() as conn:
             try:
                 # Inside the try: a task cancelled while BEGIN is queued still has BEGIN run by aiosqlite's
                 # thread, and must roll it back, or the shared connection stays in a transaction and every
                 # later write fails (the runs recorded as the server stops among them).
                 await conn.execute("BEGIN IMMEDIATE")
-                yield conn
+                yield _SQLiteConn(conn)
             except BaseException:
                 with anyio.CancelScope(shield=True):
                     await conn.rollback()  # after BEGIN in aiosqlite's queue; a no-op if none began
                 raise
             await conn.commit()
 
-    async def _query(self, sql: str, params: dict[str, Any]) -> list[sqlite3.Row]:
-        async with self._connection() as conn:
-            return await steps.rows(conn, sql, params)
 
-    async def _jobs(self, sql: str, params: dict[str, Any]) -> list[Job]:
-        return [row_to_job(row) for row in await self._query(sql, params)]
+class _SQLiteConn:
+    """The steps' `Conn` over the store's aiosqlite connection."""
 
-    # --- jobs ---
+    q: ClassVar[Statements] = queries
 
-    async def create_job(
-        self, job: NewJob, vector: Vector | None = None, *, max_live: int | None = None
-    ) -> tuple[Job, bool]:
-        async with self._transaction() as conn:
-            if job.dedup_key is not None:
-                rows = await steps.rows(
-                    conn, q.SELECT_LIVE_BY_DEDUP_KEY, {"user_id": job.user_id, "dedup_key": job.dedup_key}
-                )
-                if rows:
-                    return row_to_job(rows[0]), False
-            if max_live is not None:
-                live = await steps.scalar(conn, q.COUNT_LIVE_JOBS, {"user_id": job.user_id})
-                if live >= max_live:
-                    raise LimitReached(
-                        f"you have {live} live jobs, this server's limit per user; cancel jobs you no longer "
-                        "need (job_cancel) or let them finish, then create this one. Nothing was created."
-                    )
-            await conn.execute(q.INSERT_JOB, job_params(job))
-            await steps.insert_dependencies(conn, job.id, job.depends_on)
-            if vector is not None:
-                await conn.execute(q.PUT_VECTOR, vector_params(job, vector))
-            return await steps.read_job(conn, job.id, job.user_id), True
+    def __init__(self, conn: aiosqlite.Connection) -> None:
+        self._conn = conn
 
-    async def get_job(self, user_id: str, job_id: str) -> Job:
-        async with self._connection() as conn:
-            return await steps.read_job(conn, job_id, user_id)
+    async def rows(self, sql: str, params: Params | None = None) -> Sequence[Row]:
+        async with self._conn.execute(sql, params or {}) as cursor:
+            return list(await cursor.fetchall())
 
-    async def get_jobs(self, user_id: str, job_ids: Sequence[str]) -> list[Job]:
-        rows = await self._query(q.SELECT_JOBS_BY_IDS, {"user_id": user_id, "ids": ids_param(job_ids)})
-        by_id = {row["id"]: row_to_job(row) for row in rows}
-        return [by_id[i] for i in job_ids if i in by_id]
+    async def scalar(self, sql: str, params: Params | None = None) -> Any:
+        async with self._conn.execute(sql, params or {}) as cursor:
+            row = await cursor.fetchone()
+        return None if row is None else row[0]
 
-    async def list_jobs(self, user_id: str, where: JobFilter, limit: int) -> list[Job]:
-        return await self._jobs(q.LIST_JOBS, {"user_id": user_id, "limit": limit, **filter_params(where)})
+    async def execute(self, sql: str, params: Params | None = None) -> int:
+        cursor = await self._conn.execute(sql, params or {})
+        return cursor.rowcount
 
-    async def search_keywords(
-        self, user_id: str, terms: Sequence[str], match_all: bool, where: JobFilter, limit: int
-    ) -> list[KeywordHit]:
-        params = {"user_id": user_id, "limit": limit, "query": q.fts_query(terms, match_all), **filter_params(where)}
-        rows = await self._query(q.SEARCH_JOBS, params)
-        return [KeywordHit(job=row_to_job(row), snippet=row["snippet"], rank=row["rank"]) for row in rows]
+    async def executemany(self, sql: str, params: Iterable[Params]) -> None:
+        await self._conn.executemany(sql, params)
 
-    async def word_counts(self, words: Sequence[str]) -> dict[str, int]:
-        counts = {}
-        async with self._connection() as conn:
-            for word in words:
-                counts[word] = await steps.scalar(conn, q.COUNT_MATCHES, {"query": q.fts_query([word], False)})
-        return counts
+    async def insert_run(self, params: Params, *, unless_taken: bool) -> bool:
+        try:
+            await self._conn.execute(queries.INSERT_RUN, params)
+        except sqlite3.IntegrityError as exc:
+            # The runs_one_per_occurrence trigger undoes this statement alone; the transaction goes on.
+            if unless_taken and OCCURRENCE_TAKEN in str(exc):
+                return False
+            raise
+        return True
 
-    async def search_similar(
-        self, user_id: str, vector: Vector, where: JobFilter, limit: int, min_similarity: float
-    ) -> list[SimilarHit]:
-        found = await self._vectors.search(user_id, vector, where, limit, min_similarity)
-        jobs = {job.id: job for job in await self.get_jobs(user_id, [job_id for job_id, _ in found])}
-        return [SimilarHit(job=jobs[job_id], similarity=score) for job_id, score in found if job_id in jobs]
-
-    async def jobs_without_vectors(self, model: str, limit: int) -> list[Job]:
-        return await self._jobs(q.SELECT_WITHOUT_VECTORS, {"model": model, "limit": limit})
-
-    async def put_vector(self, job: Job, vector: Vector) -> bool:
-        async with self._transaction() as conn:
-            cursor = await conn.execute(q.PUT_VECTOR, vector_params(job, vector))
-            return cursor.rowcount > 0
-
-    async def update_job(
-        self, user_id: str, job_id: str, changes: JobChanges, *, expected_version: int, vector: Vector | None = None
-    ) -> Job:
-        async with self._transaction() as conn:
-            rows = await steps.rows(conn, q.SELECT_STATUS_VERSION, {"id": job_id, "user_id": user_id})
-            if not rows:
-                raise JobNotFound(job_id)
-            if rows[0]["version"] != expected_version:
-                raise Conflict()
-            await steps.write_changes(conn, self.clock, job_id, JobStatus(rows[0]["status"]), changes)
-            job = await steps.read_job(conn, job_id, user_id)
-            if changes.model_fields_set & TEXT_FIELDS:
-                # A vector always describes the job's current text, or there is none (back-filled later).
-                if vector is not None:
-                    await conn.execute(q.PUT_VECTOR, vector_params(job, vector))
-                else:
-                    await conn.execute(q.DELETE_VECTOR, {"id": job_id})
-        return job
-
-    async def dependency_closure(self, job_ids: Sequence[str]) -> set[str]:
-        rows = await self._query(q.DEPENDENCY_CLOSURE, {"ids": ids_param(job_ids)})
-        return {row["id"] for row in rows}
-
-    async def dependents(self, job_id: str) -> list[Job]:
-        return await self._jobs(q.SELECT_DEPENDENTS, {"job_id": job_id})
-
-    # --- runs ---
-
-    async def list_runs(self, job_id: str, limit: int) -> list[Run]:
-        rows = await self._query(q.LIST_RUNS, {"job_id": job_id, "limit": limit})
-        return [row_to_run(row) for row in rows]
-
-    async def run_totals(self, job_id: str) -> dict[RunOutcome, int]:
-        rows = await self._query(q.RUN_TOTALS, {"job_id": job_id})
-        return {RunOutcome(row["outcome"]): row["n"] for row in rows}
-
-    async def latest_outputs(self, job_ids: Sequence[str]) -> dict[str, str]:
-        rows = await self._query(q.LATEST_OUTPUTS, {"ids": ids_param(job_ids)})
-        return {row["job_id"]: row["output"] for row in rows if row["output"] is not None}
-
-    # --- scheduling ---
-
-    async def claim_due(self, now: datetime, limit: int, plan: ClaimDecision) -> list[tuple[Job, Run]]:
-        claimed = []
-        async with self._transaction() as conn:
-            for row in await steps.rows(conn, q.SELECT_DUE, {"now": to_db(now), "limit": limit}):
-                job = row_to_job(row)
-                started = await steps.apply_claim(conn, self.clock, job, plan(job))
-                if started is not None:
-                    claimed.append(started)
-        return claimed
-
-    async def claim_job(self, user_id: str, job_id: str, plan: ClaimDecision) -> tuple[Job, Run]:
-        async with self._transaction() as conn:
-            job = await steps.read_job(conn, job_id, user_id)
-            started = await steps.apply_claim(conn, self.clock, job, plan(job))
-        if started is None:
-            raise Conflict("the run did not start; read the job again")
-        return started
-
-    async def finish_run(
-        self, run: Run, next_state: RunDecision, report: ReportDecision | None = None
-    ) -> Finished | None:
-        async with self._transaction() as conn:
-            rows = await steps.rows(conn, q.SELECT_RUN, {"id": run.id})
-            if not rows or rows[0]["outcome"] != RunOutcome.RUNNING or rows[0]["lease_owner"] != run.lease_owner:
-                return None  # taken back by another process: its record stands
-            return await steps.end_run(conn, self.clock, run, next_state, report)
-
-    async def record_preview(self, run: Run) -> None:
-        async with self._transaction() as conn:
-            await conn.execute(q.INSERT_RUN, run_params(run))
-
-    async def renew_leases(self, owner: str, run_ids: Sequence[str], until: datetime) -> set[str]:
-        params = {"owner": owner, "ids": ids_param(run_ids), "until": to_db(until)}
-        async with self._transaction() as conn:
-            return {row["id"] for row in await steps.rows(conn, q.RENEW_LEASES, params)}
-
-    async def reclaim_expired(
-        self, now: datetime, next_state: RunDecision, report: ReportDecision | None = None, limit: int = 100
-    ) -> list[Finished]:
-        reclaimed = []
-        async with self._transaction() as conn:
-            for row in await steps.rows(conn, q.SELECT_EXPIRED_RUNS, {"now": to_db(now), "limit": limit}):
-                ended = {"outcome": RunOutcome.INTERRUPTED, "finished_at": now, "error": _LEASE_EXPIRED}
-                run = row_to_run(row).model_copy(update=ended)
-                if (finished := await steps.end_run(conn, self.clock, run, next_state, report)) is not None:
-                    reclaimed.append(finished)
-        return reclaimed
-
-    # --- the webhook outbox ---
-
-    async def claim_deliveries(self, now: datetime, until: datetime, limit: int) -> list[Delivery]:
-        params = {"now": to_db(now), "until": to_db(until), "limit": limit}
-        async with self._transaction() as conn:
-            return [row_to_delivery(row) for row in await steps.rows(conn, q.CLAIM_DELIVERIES, params)]
-
-    async def settle_delivery(
-        self, message_id: str, now: datetime, error: str | None = None, retry_at: datetime | None = None
-    ) -> None:
-        params = settle_params(message_id, now, error, retry_at)
-        async with self._transaction() as conn:
-            rows = await steps.rows(conn, q.SETTLE_DELIVERY, params)
-            if params["state"] == DeliveryState.FAILED and rows and rows[0]["run_id"] is not None:
-                await conn.execute(q.RECORD_DELIVERY_ERROR, {"id": rows[0]["run_id"], "error": error})
-
-    # --- runs asked of the serving process, and who serves ---
-
-    async def request_run(self, user_id: str, job_id: str, check: Callable[[Job], object], now: datetime) -> Job:
-        async with self._transaction() as conn:
-            job = await steps.read_job(conn, job_id, user_id)
-            check(job)
-            await steps.write_changes(conn, self.clock, job.id, job.status, JobChanges(run_requested_at=now))
-            return await steps.read_job(conn, job_id, user_id)
-
-    async def requested_runs(self, limit: int) -> list[Job]:
-        return await self._jobs(q.REQUESTED_RUNS, {"limit": limit})
-
-    async def clear_run_request(self, job_id: str) -> None:
-        async with self._transaction() as conn:
-            await conn.execute(q.CLEAR_RUN_REQUEST, {"id": job_id})
-
-    async def heartbeat(self, worker: Worker) -> None:
-        async with self._transaction() as conn:
-            await conn.execute(q.HEARTBEAT, worker_params(worker))
-            await conn.execute(q.FORGET_WORKERS, {"before": to_db(worker.seen_at - timedelta(days=1))})
-
-    async def drop_worker(self, worker_id: str) -> None:
-        async with self._transaction() as conn:
-            await conn.execute(q.DROP_WORKER, {"id": worker_id})
-
-    async def workers(self, seen_since: datetime) -> list[Worker]:
-        return [row_to_worker(row) for row in await self._query(q.LIVE_WORKERS, {"since": to_db(seen_since)})]
-
-    async def record_agent_pid(self, run_id: str, pid: int) -> None:
-        async with self._transaction() as conn:
-            await conn.execute(q.RECORD_AGENT_PID, {"id": run_id, "pid": pid})
-
-    async def earliest_due(self) -> datetime | None:
-        async with self._connection() as conn:
-            return from_db(await steps.scalar(conn, q.EARLIEST_DUE))
-
-    async def waiting_to_settle(self, limit: int) -> list[Job]:
-        return await self._jobs(q.SELECT_WAITING_TO_SETTLE, {"limit": limit})
-
-    # --- the jobs file ---
-
-    async def defined_jobs(self) -> list[DefinedJob]:
-        return [row_to_defined_job(row) for row in await self._query(q.SELECT_DEFINED_JOBS, {})]
-
-    async def put_defined_job(self, defined: DefinedJob) -> None:
-        async with self._transaction() as conn:
-            await conn.execute(q.PUT_DEFINED_JOB, asdict(defined))
-
-    async def drop_defined_job(self, name: str) -> None:
-        async with self._transaction() as conn:
-            await conn.execute(q.DROP_DEFINED_JOB, {"name": name})
-
-    # --- inbox ---
-
-    async def add_message(self, message: InboxMessage, keep: int | None = None) -> None:
-        async with self._transaction() as conn:
-            await steps.write_report(conn, Report(message, keep=keep))
-
-    async def list_messages(self, user_id: str, unread_only: bool, limit: int) -> list[InboxMessage]:
-        rows = await self._query(q.LIST_MESSAGES, {"user_id": user_id, "unread_only": unread_only, "limit": limit})
-        return [row_to_message(row) for row in rows]
-
-    async def count_unread(self, user_id: str) -> int:
-        async with self._connection() as conn:
-            return int(await steps.scalar(conn, q.COUNT_UNREAD, {"user_id": user_id}))
-
-    async def mark_read(self, user_id: str, message_ids: Sequence[str] | None, now: datetime) -> int:
-        ids = None if message_ids is None else ids_param(message_ids)
-        async with self._transaction() as conn:
-            if message_ids is not None:
-                found = await steps.rows(conn, q.SELECT_OWN_MESSAGE_IDS, {"user_id": user_id, "ids": ids})
-                own = {row["id"] for row in found}
-                missing = [i for i in message_ids if i not in own]
-                if missing:
-                    raise MessageNotFound(missing)
-            cursor = await conn.execute(q.MARK_READ, {"user_id": user_id, "ids": ids, "now": to_db(now)})
-            return cursor.rowcount
+    async def lock_user(self, user_id: str) -> None:
+        """Nothing to take: BEGIN IMMEDIATE holds the database's one write lock already."""

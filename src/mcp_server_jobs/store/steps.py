@@ -1,61 +1,86 @@
-"""The steps the SQLite store's transactions are made of: reads and writes on a connection whose
-transaction the caller holds."""
+"""The steps the stores' transactions are made of, written once for both databases: reads and writes on a
+connection (`Conn`) whose transaction the caller holds, with its dialect's statements."""
 
 from __future__ import annotations
 
 import logging
-import sqlite3
-from collections.abc import Sequence
-from typing import Any
-
-import aiosqlite
+from collections.abc import Iterable, Mapping, Sequence
+from typing import Any, Protocol
 
 from mcp_server_jobs import lifecycle
 from mcp_server_jobs.clock import Clock
 from mcp_server_jobs.errors import JobNotFound
 from mcp_server_jobs.models import Job, JobChanges, JobStatus, Run, RunOutcome
-from mcp_server_jobs.store import queries as q
 from mcp_server_jobs.store.base import Claim, Finished, Report, ReportDecision, RunDecision
-from mcp_server_jobs.store.codec import change_value, delivery_params, message_params, row_to_job, run_params, to_db
+from mcp_server_jobs.store.codec import (
+    Row,
+    change_value,
+    delivery_params,
+    message_params,
+    row_to_job,
+    run_params,
+    to_db,
+)
+from mcp_server_jobs.store.statements import Statements
 
 log = logging.getLogger(__name__)
-# The message of the trigger that refuses a second run of one occurrence (migration 0007).
+# What SQLite's trigger says when it refuses a second run of one occurrence (migration 0007).
 OCCURRENCE_TAKEN = "occurrence already run"
 
-
-async def scalar(conn: aiosqlite.Connection, sql: str, params: dict[str, Any] | None = None) -> Any:
-    """The first column of the first row, or None."""
-    async with conn.execute(sql, params or {}) as cursor:
-        row = await cursor.fetchone()
-    return None if row is None else row[0]
+Params = Mapping[str, Any]
 
 
-async def rows(conn: aiosqlite.Connection, sql: str, params: dict[str, Any]) -> list[sqlite3.Row]:
-    """Every row of a query."""
-    async with conn.execute(sql, params) as cursor:
-        return list(await cursor.fetchall())
+class Conn(Protocol):
+    """A database connection as the steps use it; `q` holds its dialect's statements."""
+
+    @property
+    def q(self) -> Statements: ...
+
+    async def rows(self, sql: str, params: Params | None = None) -> Sequence[Row]:
+        """Every row of a query."""
+        ...
+
+    async def scalar(self, sql: str, params: Params | None = None) -> Any:
+        """The first column of the first row, or None."""
+        ...
+
+    async def execute(self, sql: str, params: Params | None = None) -> int:
+        """Run a statement; how many rows it changed."""
+        ...
+
+    async def executemany(self, sql: str, params: Iterable[Params]) -> None:
+        """Run a statement once for each set of parameters."""
+        ...
+
+    async def insert_run(self, params: Params, *, unless_taken: bool) -> bool:
+        """Insert a run (INSERT_RUN); with `unless_taken`, a scheduled run of an occurrence that already has
+        one is not inserted (False) where the database would refuse it, and the transaction goes on."""
+        ...
+
+    async def lock_user(self, user_id: str) -> None:
+        """Hold, until the transaction ends, the right to create the user's jobs (dedup and limit checks)."""
+        ...
 
 
-async def read_job(conn: aiosqlite.Connection, job_id: str, user_id: str | None = None) -> Job:
-    """The job with this id (the user's, when `user_id` is given), or JobNotFound."""
+async def read_job(conn: Conn, job_id: str, user_id: str | None = None, *, lock: bool = False) -> Job:
+    """The job with this id (the user's, when `user_id` is given), or JobNotFound; `lock` for a job the
+    transaction goes on to change."""
     if user_id is None:
-        found = await rows(conn, q.SELECT_JOB_BY_ID, {"id": job_id})
+        found = await conn.rows(conn.q.LOCK_JOB_BY_ID if lock else conn.q.SELECT_JOB_BY_ID, {"id": job_id})
     else:
-        found = await rows(conn, q.SELECT_JOB, {"id": job_id, "user_id": user_id})
+        found = await conn.rows(conn.q.LOCK_JOB if lock else conn.q.SELECT_JOB, {"id": job_id, "user_id": user_id})
     if not found:
         raise JobNotFound(job_id)
     return row_to_job(found[0])
 
 
-async def insert_dependencies(conn: aiosqlite.Connection, job_id: str, depends_on: Sequence[str]) -> None:
+async def insert_dependencies(conn: Conn, job_id: str, depends_on: Sequence[str]) -> None:
     """Insert the job's dependency edges, keeping their order."""
     edges = [{"job_id": job_id, "depends_on": dependency, "position": at} for at, dependency in enumerate(depends_on)]
-    await conn.executemany(q.INSERT_DEPENDENCY, edges)
+    await conn.executemany(conn.q.INSERT_DEPENDENCY, edges)
 
 
-async def write_changes(
-    conn: aiosqlite.Connection, clock: Clock, job_id: str, current: JobStatus, changes: JobChanges
-) -> None:
+async def write_changes(conn: Conn, clock: Clock, job_id: str, current: JobStatus, changes: JobChanges) -> None:
     """Write `changes` to a job whose status is `current` (ForbiddenTransition if the table refuses it)."""
     if changes.status is not None and changes.status != current:
         lifecycle.check(current, changes.status)
@@ -67,22 +92,19 @@ async def write_changes(
     params |= {"id": job_id, "now": to_db(clock.now())}
     await conn.execute(f"UPDATE jobs SET {assignments}version = version + 1, updated_at = :now WHERE id = :id", params)
     if depends_on is not None:
-        await conn.execute(q.DELETE_DEPENDENCIES, {"job_id": job_id})
+        await conn.execute(conn.q.DELETE_DEPENDENCIES, {"job_id": job_id})
         await insert_dependencies(conn, job_id, depends_on)
 
 
-async def apply_claim(conn: aiosqlite.Connection, clock: Clock, job: Job, claim: Claim) -> tuple[Job, Run] | None:
+async def apply_claim(conn: Conn, clock: Clock, job: Job, claim: Claim) -> tuple[Job, Run] | None:
     """Insert the claim's runs and write its changes; the job as it is after, and the run started (if any)."""
-    # The run to start goes in first: if the runs_one_per_occurrence trigger refuses it, that statement
+    # The run to start goes in first: if the database refuses it (its occurrence has a run), that insert
     # alone is undone and nothing else of this claim was written yet.
     runs = sorted(claim.runs, key=lambda run: run.outcome is not RunOutcome.RUNNING)
     started = None
     for run in runs:
-        try:
-            await conn.execute(q.INSERT_RUN, run_params(run))
-        except sqlite3.IntegrityError as exc:
-            if OCCURRENCE_TAKEN not in str(exc) or claim.on_taken is None:
-                raise
+        inserted = await conn.insert_run(run_params(run), unless_taken=claim.on_taken is not None)
+        if not inserted and claim.on_taken is not None:
             log.warning("job %s: %s", job.id, claim.on_taken.status_reason)
             await write_changes(conn, clock, job.id, job.status, claim.on_taken)
             return None
@@ -95,11 +117,11 @@ async def apply_claim(conn: aiosqlite.Connection, clock: Clock, job: Job, claim:
 
 
 async def end_run(
-    conn: aiosqlite.Connection, clock: Clock, run: Run, next_state: RunDecision, report: ReportDecision | None
+    conn: Conn, clock: Clock, run: Run, next_state: RunDecision, report: ReportDecision | None
 ) -> Finished | None:
     """Write the run's end, its job's next state and its report; None if its job no longer waits on it."""
-    await conn.execute(q.FINISH_RUN, run_params(run))
-    ended = await read_job(conn, run.job_id)
+    await conn.execute(conn.q.FINISH_RUN, run_params(run))
+    ended = await read_job(conn, run.job_id, lock=True)
     if ended.status is not JobStatus.IN_PROGRESS:
         return None
     await write_changes(conn, clock, ended.id, ended.status, next_state(ended, run))
@@ -110,11 +132,11 @@ async def end_run(
     return Finished(after, None if reported is None else reported.message)
 
 
-async def write_report(conn: aiosqlite.Connection, report: Report) -> None:
+async def write_report(conn: Conn, report: Report) -> None:
     """Insert a report's message (trimming its inbox) and its webhook delivery."""
     message = report.message
-    await conn.execute(q.INSERT_MESSAGE, message_params(message))
+    await conn.execute(conn.q.INSERT_MESSAGE, message_params(message))
     if report.keep is not None:
-        await conn.execute(q.TRIM_INBOX, {"user_id": message.user_id, "keep": report.keep})
+        await conn.execute(conn.q.TRIM_INBOX, {"user_id": message.user_id, "keep": report.keep})
     if report.delivery is not None:
-        await conn.execute(q.INSERT_DELIVERY, delivery_params(report.delivery))
+        await conn.execute(conn.q.INSERT_DELIVERY, delivery_params(report.delivery))

@@ -1,19 +1,18 @@
-"""The SQLite store's vector search: one in-memory index per process, brought up to date before each search."""
+"""The stores' vector search: one in-memory index per process, brought up to date before each search."""
 
 from __future__ import annotations
 
-import sqlite3
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from typing import Any
 
 import anyio
 
-from mcp_server_jobs.store import queries as q
 from mcp_server_jobs.store.base import JobFilter, Vector
-from mcp_server_jobs.store.codec import index_row
+from mcp_server_jobs.store.codec import Row, index_row
+from mcp_server_jobs.store.statements import Statements
 from mcp_server_jobs.store.vectors import VectorIndex
 
-Read = Callable[[str, dict[str, Any]], Awaitable[list[sqlite3.Row]]]
+Read = Callable[[str, dict[str, Any]], Awaitable[Sequence[Row]]]
 """Runs a named query on the store's connection and returns its rows."""
 
 _INDEX_PAGE = 5_000  # changed jobs taken in per query
@@ -22,8 +21,9 @@ _INDEX_PAGE = 5_000  # changed jobs taken in per query
 class VectorSearch:
     """The vector index of the model last searched with, kept current from `job_changes`."""
 
-    def __init__(self, read: Read) -> None:
+    def __init__(self, read: Read, statements: Statements) -> None:
         self._read = read
+        self._q = statements
         self._index: VectorIndex | None = None
         self._lock = anyio.Lock()
 
@@ -48,11 +48,12 @@ class VectorSearch:
         """The vector index of `model`, with every change committed so far taken in."""
         if self._index is None or self._index.model != model:
             self._index = VectorIndex(model)
-            count = (await self._read(q.COUNT_JOBS, {}))[0][0]
+            count = (await self._read(self._q.COUNT_JOBS, {}))[0]["n"]
             self._index.reserve(count + count // 8 + 1024)  # room to grow before a copy
         index = self._index
         while True:
-            rows = await self._read(q.SELECT_INDEX_CHANGES, {"model": model, "since": index.seen, "limit": _INDEX_PAGE})
+            params = {"model": model, "since": index.seen, "limit": _INDEX_PAGE}
+            rows = await self._read(self._q.SELECT_INDEX_CHANGES, params)
             index.apply(index_row(row) for row in rows)
             if len(rows) < _INDEX_PAGE:
                 return index
