@@ -1,7 +1,8 @@
 """Persistence: the store contract. Imports neither server nor scheduler.
 
-The SQLite implementation is `mcp_server_jobs.store.sqlite.SQLiteStore`, imported from there: the
-contract alone loads neither aiosqlite nor numpy.
+The implementations are `store.sqlite.SQLiteStore` and `store.postgres.PostgresStore`, both built on
+`store.sql_store.SQLStore`; `store.factory.open_store` picks one from a `--db` value. The contract alone
+loads no driver nor numpy.
 """
 
 from mcp_server_jobs.store.base import (

@@ -62,13 +62,16 @@ SQL_RUNNING = literal(RunOutcome.RUNNING)
 SQL_SUCCEEDED = literal(RunOutcome.SUCCEEDED)
 SQL_UNSENT = literal(DeliveryState.PENDING)
 
-# The job columns in the order `row_to_job` reads them; depends_on is gathered in position order.
-JOB_COLUMNS = """
+# The columns of a job's own row that `row_to_job` reads (both dialects select them so).
+JOB_FIELDS = """
     jobs.id, jobs.user_id, jobs.title, jobs.description, jobs.job_type, jobs.schedule,
     jobs.end_condition, jobs.related_entities, jobs.notify, jobs.metadata, jobs.dedup_key,
     jobs.status, jobs.status_reason, jobs.next_run_at, jobs.last_run_at, jobs.run_count,
     jobs.consecutive_failures, jobs.pause_requested, jobs.occurrence_at, jobs.attempt, jobs.version,
-    jobs.created_at, jobs.updated_at, jobs.limits, jobs.run_requested_at,
+    jobs.created_at, jobs.updated_at, jobs.limits, jobs.run_requested_at"""
+
+# A job's columns with its dependencies, gathered in position order.
+JOB_COLUMNS = f"""{JOB_FIELDS},
     (SELECT json_group_array(depends_on)
        FROM (SELECT depends_on FROM job_dependencies d WHERE d.job_id = jobs.id ORDER BY d.position)
     ) AS depends_on
