@@ -27,7 +27,8 @@ from mcp_server_jobs.scheduler.engine import Scheduler
 from mcp_server_jobs.server.app import build_server
 from mcp_server_jobs.server.requests import JobCreateRequest
 from mcp_server_jobs.server.service import JobService
-from mcp_server_jobs.store.sqlite import SQLiteStore
+from mcp_server_jobs.store import JobStore
+from mcp_server_jobs.store.factory import open_store
 from tests import pg
 from tests.fakes.openai_server import FakeOpenAI, fake_openai
 
@@ -87,9 +88,39 @@ def pg_url(postgres_server: pg.PostgresServer) -> Iterator[str]:
     postgres_server.drop(name)
 
 
+@pytest.fixture(scope="session")
+def pg_store_database(postgres_server: pg.PostgresServer) -> str:
+    """The URL of a database of the session's server with the store's schema, made once."""
+    url = postgres_server.url(postgres_server.database())
+
+    async def migrate() -> None:
+        async with open_store(url):
+            pass
+
+    anyio.run(migrate)
+    return url
+
+
+@pytest.fixture
+def pg_store_url(pg_store_database: str) -> str:
+    """The session's store database, emptied for this test (a fresh one costs a hundred times as much)."""
+    pg.empty(pg_store_database)
+    return pg_store_database
+
+
 @pytest.fixture
 def db_path(tmp_path: Path) -> Path:
     return tmp_path / "jobs.db"
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def any_db(request: pytest.FixtureRequest, tmp_path: Path) -> Path | str:
+    """A database for a store contract test, once of each kind: a SQLite file's path or a PostgreSQL URL
+    (`-k sqlite` or `-k postgresql` picks one)."""
+    if request.param == "sqlite":
+        return tmp_path / "jobs.db"
+    url: str = request.getfixturevalue("pg_store_url")
+    return url
 
 
 @pytest.fixture
@@ -120,10 +151,12 @@ def connect(db_path: Path, clock: FakeClock) -> ConnectFn:
     return _connect
 
 
-def dump(db_path: Path) -> list[str]:
-    """Every row of the database as SQL text, to compare before and after a call (but the serving
+def dump(db: Path | str) -> list[str]:
+    """Every row of the database as text, to compare before and after a call (but the serving
     processes' heartbeats, which change on their own)."""
-    with sqlite3.connect(db_path) as conn:
+    if isinstance(db, str):
+        return pg.dump(db, leave_out={"workers"})
+    with sqlite3.connect(db) as conn:
         return [line for line in conn.iterdump() if not line.startswith('INSERT INTO "workers"')]
 
 
@@ -190,7 +223,7 @@ def new_job(
 class World:
     """A store, the job service and a scheduler on one database, driven by a fake clock."""
 
-    store: SQLiteStore
+    store: JobStore
     service: JobService
     scheduler: Scheduler
     clock: FakeClock
@@ -216,9 +249,10 @@ class World:
 
 @asynccontextmanager
 async def open_world(
-    db_path: Path, clock: FakeClock, backends: list[Any], policy: Policy | None = None
+    db: Path | str, clock: FakeClock, backends: list[Any], policy: Policy | None = None
 ) -> AsyncIterator[World]:
-    async with SQLiteStore(db_path, clock=clock) as store:
+    """A world on a SQLite file (a path) or a PostgreSQL database (a URL)."""
+    async with open_store(db, clock=clock) as store:
         scheduler = Scheduler(store, clock, backends, policy or Policy(), owner="test")
         service = JobService(store, clock, default_timezone="Europe/Paris", wake=scheduler.wake)
         yield World(store, service, scheduler, clock)

@@ -2,7 +2,8 @@
 
 The server runs from a temporary data directory on a free 127.0.0.1 port, with durability off (the tests
 need its semantics, not its fsyncs). As root it runs as the `postgres` user, since PostgreSQL refuses root.
-Each test gets a database of its own, dropped after it.
+Each test gets a database of its own, dropped after it (`database`), or the session's migrated database
+emptied before it (`empty`), which costs a hundredth as much.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import psycopg
+from psycopg import sql
 
 SKIP_REASON = (
     "PostgreSQL is not installed here (no initdb on PATH or under /usr/lib/postgresql/*/bin): "
@@ -62,6 +64,34 @@ class PostgresServer:
     def drop(self, name: str) -> None:
         with psycopg.connect(self.url(), autocommit=True) as admin:
             admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+# Every table of the store's schema but its version, children before the tables their keys refer to.
+STORE_TABLES = ("defined_jobs", "job_changes", "job_vectors", "job_dependencies", "runs", "inbox", "deliveries",
+                "workers", "jobs")  # fmt: skip
+
+
+def empty(url: str) -> None:
+    """Delete every row of a migrated store database (its schema version stays)."""
+    with psycopg.connect(url) as conn:
+        conn.execute("SET lock_timeout = '10s'")  # a test that left a transaction open fails, not hangs
+        tables = {row[0] for row in conn.execute("SELECT tablename FROM pg_tables WHERE schemaname = 'public'")}
+        assert tables - {"schema_version"} == set(STORE_TABLES), "tests/pg.py: STORE_TABLES is not the schema's"
+        for table in STORE_TABLES:
+            conn.execute(sql.SQL("DELETE FROM {}").format(sql.Identifier(table)))
+
+
+def dump(url: str, leave_out: set[str]) -> list[str]:
+    """Every row of every table of the database as text, in a stable order (tables in `leave_out` left out)."""
+    lines = []
+    with psycopg.connect(url) as conn:
+        tables = conn.execute("SELECT tablename FROM pg_tables WHERE schemaname = 'public' ORDER BY tablename")
+        for (table,) in tables.fetchall():
+            if table in leave_out:
+                continue
+            rows = conn.execute(sql.SQL("SELECT t::text FROM {} AS t ORDER BY 1").format(sql.Identifier(table)))
+            lines += [f"{table} {text}" for (text,) in rows.fetchall()]
+    return lines
 
 
 def _as_server_user(command: list[str]) -> list[str]:

@@ -6,7 +6,7 @@ from datetime import timedelta
 
 import pytest
 
-from mcp_server_jobs.models import JobStatus, RunOutcome
+from mcp_server_jobs.models import JobChanges, JobStatus, RunOutcome
 from mcp_server_jobs.policy import Policy
 from mcp_server_jobs.scheduler.decide import plan_claim
 from mcp_server_jobs.scheduler.engine import Scheduler
@@ -49,8 +49,8 @@ async def test_the_database_refuses_a_second_run_of_one_occurrence(world: World)
     job = await world.create(title="Tick", job_type="SCHEDULED", schedule={"cron": "*/4 * * * * *"})
     [first] = await world.at(START)
     # Whatever bug in the rules would run 10:00:00 again (here: the job put back onto it by hand)...
-    async with world.store._transaction() as conn:
-        await conn.execute("UPDATE jobs SET next_run_at = '2026-11-22T10:00:00.000000Z' WHERE id = ?", (job.id,))
+    ran = await world.job(job.id)
+    await world.store.update_job("local", job.id, JobChanges(next_run_at=START), expected_version=ran.version)
     again = await world.store.claim_due(START + SECOND, 5, lambda j: plan_claim(j, START + SECOND, "x", Policy()))
     after = await world.job(job.id)
     assert again == []

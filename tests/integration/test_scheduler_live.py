@@ -22,6 +22,7 @@ from mcp_server_jobs.scheduler.backends.base import AgentResult
 from mcp_server_jobs.scheduler.engine import Scheduler
 from mcp_server_jobs.scheduler.verdict import Verdict
 from mcp_server_jobs.server.app import build_server
+from mcp_server_jobs.store.factory import open_store
 from mcp_server_jobs.store.sqlite import SQLiteStore
 from tests.conftest import QUICK_AGENT, error_text, new_job, ok, poll_job, wait_for
 
@@ -134,10 +135,10 @@ class SlowAgent:
         return AgentResult(output="ok", verdict=Verdict(outcome="success", summary="ok"))
 
 
-async def test_twenty_due_jobs_never_more_than_five_at_once(db_path: Path) -> None:
+async def test_twenty_due_jobs_never_more_than_five_at_once(any_db: Path | str) -> None:
     agent = SlowAgent()
     now = datetime.now(UTC)
-    async with SQLiteStore(db_path) as store:
+    async with open_store(any_db) as store:
         for _ in range(20):
             await store.create_job(new_job(now))
         scheduler = Scheduler(store, SystemClock(), [agent], Policy(max_concurrency=5))
@@ -154,6 +155,7 @@ async def test_twenty_due_jobs_never_more_than_five_at_once(db_path: Path) -> No
 async def test_a_locked_database_delays_runs_but_does_not_stop_the_scheduler(
     db_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
+    """SQLite only: its one write lock, held by another connection."""
     agent = SlowAgent()
     now = datetime.now(UTC)
     async with SQLiteStore(db_path, busy_timeout_ms=50) as store:

@@ -58,9 +58,10 @@ class ScriptedAgent:
 
 
 @pytest.fixture
-async def world(db_path: Path, clock: FakeClock) -> AsyncIterator[World]:
+async def world(any_db: Path | str, clock: FakeClock) -> AsyncIterator[World]:
+    """A world on each kind of database."""
     agent = ScriptedAgent()
-    async with open_world(db_path, clock, [agent]) as opened:
+    async with open_world(any_db, clock, [agent]) as opened:
         opened.agent = agent
         yield opened
 

@@ -35,9 +35,9 @@ def receiver(statuses: list[int], received: list[dict[str, Any]]) -> Starlette:
     return Starlette(routes=[Route("/hook", hook, methods=["POST"])])
 
 
-async def test_messages_reach_the_webhook(db_path: Path, clock: FakeClock) -> None:
+async def test_messages_reach_the_webhook(any_db: Path | str, clock: FakeClock) -> None:
     received: list[dict[str, Any]] = []
-    async with serve(receiver([204], received)) as url, open_world(db_path, clock, [SucceedingAgent()]) as world:
+    async with serve(receiver([204], received)) as url, open_world(any_db, clock, [SucceedingAgent()]) as world:
         world.scheduler.webhook = f"{url}/hook"
         job = await world.create(title="Ping", job_type="ONE_OFF", notify="always")
         [run] = await world.at(START)
@@ -49,11 +49,13 @@ async def test_messages_reach_the_webhook(db_path: Path, clock: FakeClock) -> No
     assert message.delivery is DeliveryState.DELIVERED
 
 
-async def test_a_failing_webhook_is_retried_with_backoff_then_marked_failed(db_path: Path, clock: FakeClock) -> None:
+async def test_a_failing_webhook_is_retried_with_backoff_then_marked_failed(
+    any_db: Path | str, clock: FakeClock
+) -> None:
     received: list[dict[str, Any]] = []
     async with (
         serve(receiver([503], received)) as url,
-        open_world(db_path, clock, [SucceedingAgent()], POLICY) as world,
+        open_world(any_db, clock, [SucceedingAgent()], POLICY) as world,
     ):
         world.scheduler.webhook = f"{url}/hook"
         job = await world.create(title="Ping", job_type="ONE_OFF", notify="always")
@@ -74,16 +76,16 @@ async def test_a_failing_webhook_is_retried_with_backoff_then_marked_failed(db_p
     assert run.delivery_error == failed.delivery_error
 
 
-async def test_a_pending_delivery_survives_a_restart(db_path: Path, clock: FakeClock) -> None:
+async def test_a_pending_delivery_survives_a_restart(any_db: Path | str, clock: FakeClock) -> None:
     received: list[dict[str, Any]] = []
     async with serve(receiver([503, 200], received)) as url:
-        async with open_world(db_path, clock, [SucceedingAgent()], POLICY) as world:
+        async with open_world(any_db, clock, [SucceedingAgent()], POLICY) as world:
             world.scheduler.webhook = f"{url}/hook"
             await world.create(title="Ping", job_type="ONE_OFF", notify="always")
             await world.at(START)
             [pending] = await world.store.list_messages("local", unread_only=True, limit=10)
         # The next start (no webhook configured any more: the delivery keeps its own address) posts it.
-        async with open_world(db_path, clock, [SucceedingAgent()], POLICY) as world:
+        async with open_world(any_db, clock, [SucceedingAgent()], POLICY) as world:
             await world.at(START + timedelta(seconds=10))
             [delivered] = await world.store.list_messages("local", unread_only=True, limit=10)
     assert pending.delivery is DeliveryState.PENDING

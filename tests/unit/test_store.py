@@ -1,4 +1,5 @@
-"""The SQLite store: migrations, the transition table on every write, optimistic versions."""
+"""The store contract on both databases: the transition table on every write, optimistic versions; SQLite's
+migrations."""
 
 from __future__ import annotations
 
@@ -9,10 +10,11 @@ import anyio
 import anyio.lowlevel
 import pytest
 
-from mcp_server_jobs.errors import Conflict, ForbiddenTransition, JobNotFound
+from mcp_server_jobs.errors import Conflict, ForbiddenTransition, InvalidInput, JobNotFound
 from mcp_server_jobs.lifecycle import TRANSITIONS, allowed
 from mcp_server_jobs.models import InboxMessage, JobChanges, JobStatus
 from mcp_server_jobs.store import JobFilter
+from mcp_server_jobs.store.factory import open_store
 from mcp_server_jobs.store.migrations import schema_version
 from mcp_server_jobs.store.sqlite import SQLiteStore
 from tests.conftest import START, dump, new_job
@@ -21,6 +23,8 @@ pytestmark = pytest.mark.anyio
 
 
 async def test_schema_is_versioned_and_two_openers_agree(db_path: Path) -> None:
+    """SQLite only: its user_version, WAL and file; tests/postgres/test_schema.py does the same there."""
+
     async def open_close() -> None:
         async with SQLiteStore(db_path):
             pass
@@ -36,13 +40,13 @@ async def test_schema_is_versioned_and_two_openers_agree(db_path: Path) -> None:
 
 
 @pytest.mark.parametrize("current", list(JobStatus))
-async def test_every_write_follows_the_transition_table(db_path: Path, current: JobStatus) -> None:
-    async with SQLiteStore(db_path) as store:
+async def test_every_write_follows_the_transition_table(any_db: Path | str, current: JobStatus) -> None:
+    async with open_store(any_db) as store:
         for target in JobStatus:
             if target == current:
                 continue
             job, _ = await store.create_job(new_job(START, status=current))
-            before = dump(db_path)
+            before = dump(any_db)
             if allowed(current, target):
                 changed = await store.update_job(
                     "local", job.id, JobChanges(status=target), expected_version=job.version
@@ -52,7 +56,7 @@ async def test_every_write_follows_the_transition_table(db_path: Path, current: 
             else:
                 with pytest.raises(ForbiddenTransition, match=f"cannot become {target}"):
                     await store.update_job("local", job.id, JobChanges(status=target), expected_version=job.version)
-                assert dump(db_path) == before
+                assert dump(any_db) == before
 
 
 def test_terminal_statuses_lead_only_to_archive() -> None:
@@ -61,18 +65,18 @@ def test_terminal_statuses_lead_only_to_archive() -> None:
     assert TRANSITIONS[JobStatus.ARCHIVED] == frozenset()
 
 
-async def test_stale_version_is_a_conflict_and_changes_nothing(db_path: Path) -> None:
-    async with SQLiteStore(db_path) as store:
+async def test_stale_version_is_a_conflict_and_changes_nothing(any_db: Path | str) -> None:
+    async with open_store(any_db) as store:
         job, _ = await store.create_job(new_job(START))
         await store.update_job("local", job.id, JobChanges(title="first"), expected_version=job.version)
-        before = dump(db_path)
+        before = dump(any_db)
         with pytest.raises(Conflict):
             await store.update_job("local", job.id, JobChanges(title="second"), expected_version=job.version)
-        assert dump(db_path) == before
+        assert dump(any_db) == before
 
 
-async def test_rows_of_another_user_are_missing(db_path: Path) -> None:
-    async with SQLiteStore(db_path) as store:
+async def test_rows_of_another_user_are_missing(any_db: Path | str) -> None:
+    async with open_store(any_db) as store:
         job, _ = await store.create_job(new_job(START, user_id="alice"))
         with pytest.raises(JobNotFound):
             await store.get_job("bob", job.id)
@@ -82,14 +86,14 @@ async def test_rows_of_another_user_are_missing(db_path: Path) -> None:
         assert await store.get_jobs("bob", [job.id]) == []
 
 
-async def test_an_inbox_past_its_size_drops_read_messages_before_unread_ones(db_path: Path) -> None:
+async def test_an_inbox_past_its_size_drops_read_messages_before_unread_ones(any_db: Path | str) -> None:
     def message(n: int, user: str = "local", read: bool = False) -> InboxMessage:
         return InboxMessage(
             id=f"msg_{user}_{n}", user_id=user, job_id=None, run_id=None, title=f"m{n}", body="",
             created_at=START, read_at=START if read else None,
         )  # fmt: skip
 
-    async with SQLiteStore(db_path) as store:
+    async with open_store(any_db) as store:
         await store.add_message(message(0, user="bob"))
         for n in range(1, 5):
             await store.add_message(message(n, read=n <= 2), keep=3)
@@ -103,9 +107,9 @@ async def test_an_inbox_past_its_size_drops_read_messages_before_unread_ones(db_
     assert bobs == ["m0"]
 
 
-async def test_a_write_cancelled_at_any_point_leaves_the_connection_usable(db_path: Path) -> None:
+async def test_a_write_cancelled_at_any_point_leaves_the_connection_usable(any_db: Path | str) -> None:
     """A server stopping cancels writes midway; the runs it records on the way out must still be written."""
-    async with SQLiteStore(db_path) as store:
+    async with open_store(any_db) as store:
         job, _ = await store.create_job(new_job(START))
         for checkpoints in range(12):
             async with anyio.create_task_group() as group:
@@ -115,3 +119,34 @@ async def test_a_write_cancelled_at_any_point_leaves_the_connection_usable(db_pa
                 group.cancel_scope.cancel()
             await store.update_job("local", job.id, JobChanges(title=f"t{checkpoints}"), expected_version=checkpoints)
         assert (await store.get_job("local", job.id)).title == "t11"
+
+
+async def test_keywords_are_plain_words_whatever_query_syntax_they_hold(any_db: Path | str) -> None:
+    syntax = ["foo AND", '"unbalanced', "NEAR(", "c++ (beta)", "invoice' OR 1=1 --", "description:invoice",
+              "a & !b | c:*", "invoice:* <-> (x", "x\\' )"]  # fmt: skip
+    async with open_store(any_db) as store:
+        job, _ = await store.create_job(new_job(START, title="Chase the overdue invoice"))
+        found = {text: await store.search_keywords("local", [text], False, JobFilter(), 10) for text in syntax}
+        counts = await store.word_counts(["invoice", "the", "absent"])
+        with pytest.raises(InvalidInput, match="no words"):
+            await store.search_keywords("local", ["!!! ()"], False, JobFilter(), 10)
+    assert [hit.job.id for hit in found["invoice' OR 1=1 --"]] == [job.id]
+    assert [hit.job.id for hit in found["description:invoice"]] == [job.id]
+    assert found["foo AND"] == found['"unbalanced'] == found["NEAR("] == []
+    assert counts == {"invoice": 1, "the": 1, "absent": 0}
+
+
+async def test_a_title_match_ranks_first_and_a_snippet_marks_the_words_it_matched(any_db: Path | str) -> None:
+    words = " ".join(f"word{n}" for n in range(40))
+    async with open_store(any_db) as store:
+        in_text, _ = await store.create_job(
+            new_job(START, title="Quarterly figures").model_copy(update={"description": f"{words} invoices {words}"})
+        )
+        in_title, _ = await store.create_job(new_job(START, title="Invoices to chase"))
+        hits = await store.search_keywords("local", ["invoices"], True, JobFilter(), 10)
+    assert [hit.job.id for hit in hits] == [in_title.id, in_text.id]
+    assert hits[0].rank < hits[1].rank
+    assert hits[0].snippet == "**Invoices** to chase"
+    assert "**invoices**" in hits[1].snippet
+    assert hits[1].snippet.startswith("…")
+    assert hits[1].snippet.endswith("…")

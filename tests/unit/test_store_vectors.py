@@ -1,4 +1,5 @@
-"""Job vectors in SQLite and the in-memory index that searches them (vectors made by hand, no model)."""
+"""Job vectors in the store (both databases) and the in-memory index that searches them (vectors made by hand,
+no model)."""
 
 from __future__ import annotations
 
@@ -8,8 +9,8 @@ import numpy as np
 import pytest
 
 from mcp_server_jobs.models import JobChanges, JobStatus, JobType
-from mcp_server_jobs.store import JobFilter, Vector, vector_search
-from mcp_server_jobs.store.sqlite import SQLiteStore
+from mcp_server_jobs.store import JobFilter, JobStore, Vector, vector_search
+from mcp_server_jobs.store.factory import open_store
 from mcp_server_jobs.store.vectors import IndexRow, VectorIndex, to_blob
 from tests.conftest import START, new_job
 
@@ -26,12 +27,12 @@ def unit(*values: float) -> Vector:
 ANY = JobFilter()
 
 
-async def titles(store: SQLiteStore, query: Vector, where: JobFilter = ANY, user: str = "local") -> list[str]:
+async def titles(store: JobStore, query: Vector, where: JobFilter = ANY, user: str = "local") -> list[str]:
     return [hit.job.title for hit in await store.search_similar(user, query, where, 10, -1.0)]
 
 
-async def test_nearest_first_with_similarity_cut_and_filters_before_ranking(db_path: Path) -> None:
-    async with SQLiteStore(db_path) as store:
+async def test_nearest_first_with_similarity_cut_and_filters_before_ranking(any_db: Path | str) -> None:
+    async with open_store(any_db) as store:
         await store.create_job(new_job(START, title="east"), unit(1, 0, 0))
         await store.create_job(new_job(START, title="north-east"), unit(1, 1, 0))
         await store.create_job(new_job(START, title="north", status=JobStatus.PAUSED), unit(0, 1, 0))
@@ -48,8 +49,8 @@ async def test_nearest_first_with_similarity_cut_and_filters_before_ranking(db_p
         assert await titles(store, query, user="carol") == []
 
 
-async def test_another_process_sees_new_jobs_new_statuses_and_new_vectors(db_path: Path) -> None:
-    async with SQLiteStore(db_path) as writer, SQLiteStore(db_path) as reader:
+async def test_another_process_sees_new_jobs_new_statuses_and_new_vectors(any_db: Path | str) -> None:
+    async with open_store(any_db) as writer, open_store(any_db) as reader:
         first, _ = await writer.create_job(new_job(START, title="first"), unit(1, 0))
         assert await titles(reader, unit(1, 0)) == ["first"]  # the reader's index is built now
 
@@ -66,8 +67,8 @@ async def test_another_process_sees_new_jobs_new_statuses_and_new_vectors(db_pat
         assert await titles(reader, unit(-1, 0)) == ["first, now west", "second"]
 
 
-async def test_a_text_edit_without_a_vector_drops_the_stale_one(db_path: Path) -> None:
-    async with SQLiteStore(db_path) as store:
+async def test_a_text_edit_without_a_vector_drops_the_stale_one(any_db: Path | str) -> None:
+    async with open_store(any_db) as store:
         job, _ = await store.create_job(new_job(START, title="old words"), unit(1, 0))
         assert await store.jobs_without_vectors(MODEL, 10) == []
         await store.update_job("local", job.id, JobChanges(description="new words"), expected_version=job.version)
@@ -79,8 +80,8 @@ async def test_a_text_edit_without_a_vector_drops_the_stale_one(db_path: Path) -
         assert await titles(store, unit(1, 0)) == ["other"]
 
 
-async def test_a_vector_for_text_that_has_changed_since_is_not_stored(db_path: Path) -> None:
-    async with SQLiteStore(db_path) as store:
+async def test_a_vector_for_text_that_has_changed_since_is_not_stored(any_db: Path | str) -> None:
+    async with open_store(any_db) as store:
         job, _ = await store.create_job(new_job(START, title="before"))
         await store.update_job("local", job.id, JobChanges(title="after"), expected_version=job.version)
         assert await store.put_vector(job, unit(1, 0)) is False  # embedded from "before"
@@ -88,8 +89,8 @@ async def test_a_vector_for_text_that_has_changed_since_is_not_stored(db_path: P
         assert await store.jobs_without_vectors(MODEL, 10) == []
 
 
-async def test_vectors_of_another_model_count_as_missing(db_path: Path) -> None:
-    async with SQLiteStore(db_path) as store:
+async def test_vectors_of_another_model_count_as_missing(any_db: Path | str) -> None:
+    async with open_store(any_db) as store:
         job, _ = await store.create_job(new_job(START, title="a job"), unit(1, 0))
         assert [j.id for j in await store.jobs_without_vectors("new-model", 10)] == [job.id]
         assert await store.search_similar("local", Vector("new-model", unit(1, 0).values), JobFilter(), 10, 0.0) == []
@@ -98,12 +99,12 @@ async def test_vectors_of_another_model_count_as_missing(db_path: Path) -> None:
         assert await store.jobs_without_vectors(MODEL, 10) == [await store.get_job("local", job.id)]
 
 
-async def test_the_index_loads_a_database_in_pages(db_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+async def test_the_index_loads_a_database_in_pages(any_db: Path | str, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(vector_search, "_INDEX_PAGE", 2)
-    async with SQLiteStore(db_path) as store:
+    async with open_store(any_db) as store:
         for n in range(7):
             await store.create_job(new_job(START, title=f"job {n}"), unit(1, n / 10))
-    async with SQLiteStore(db_path) as store:
+    async with open_store(any_db) as store:
         assert await titles(store, unit(1, 0)) == [f"job {n}" for n in range(7)]
 
 
