@@ -5,19 +5,13 @@ from __future__ import annotations
 from pathlib import Path
 
 from mcp_server_jobs.clock import Clock
+from mcp_server_jobs.config import is_postgres
 from mcp_server_jobs.store.base import JobStore
-
-_URL_SCHEMES = ("postgresql://", "postgres://")
-
-
-def is_postgres_url(db: Path | str) -> bool:
-    """Whether `db` is a PostgreSQL connection URL rather than a file path."""
-    return isinstance(db, str) and db.startswith(_URL_SCHEMES)
 
 
 def open_store(db: Path | str, *, clock: Clock | None = None) -> JobStore:
     """The store for `db`, not opened yet (use it as `async with`); each driver is imported only when chosen."""
-    if is_postgres_url(db):
+    if is_postgres(db):
         from mcp_server_jobs.store.postgres import PostgresStore
 
         return PostgresStore(str(db), clock=clock)
