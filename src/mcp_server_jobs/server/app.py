@@ -32,7 +32,7 @@ from mcp_server_jobs.server.retrieval import Retrieval
 from mcp_server_jobs.server.service import JobService
 from mcp_server_jobs.server.tokens import TokensFile, TokenVerifier
 from mcp_server_jobs.server.tooling import OfferSessions
-from mcp_server_jobs.store.sqlite import SQLiteStore
+from mcp_server_jobs.store.factory import open_store
 
 log = logging.getLogger("mcp_server_jobs")
 
@@ -109,7 +109,7 @@ async def _serving(
     async def announce(message: InboxMessage) -> None:
         await bus.publish_to(message.user_id, ResourceUpdated(uri=INBOX_UNREAD))
 
-    async with SQLiteStore(settings.db, clock=clock) as store, anyio.create_task_group() as group:
+    async with open_store(settings.db, clock=clock) as store, anyio.create_task_group() as group:
         retrieval = Retrieval(store, Embeddings(settings.embeddings))
         scheduler = Scheduler(
             store,

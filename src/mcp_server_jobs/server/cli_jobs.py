@@ -21,7 +21,7 @@ from mcp_server_jobs.server.requests import JobUpdateRequest
 from mcp_server_jobs.server.service import JobService
 from mcp_server_jobs.server.views import job_view, message_view, run_view, totals_text
 from mcp_server_jobs.store import JobFilter
-from mcp_server_jobs.store.sqlite import SQLiteStore
+from mcp_server_jobs.store.factory import open_store
 from mcp_server_jobs.times import zone
 
 NOT_FOUND = 1  # exit code: the id or the change was refused, or the run failed
@@ -102,7 +102,7 @@ async def _with_service(settings: Settings, work: Callable[[JobService], Awaitab
 @asynccontextmanager
 async def open_service(settings: Settings) -> AsyncIterator[JobService]:
     """The jobs of `settings.db` without a scheduler: a running server sees changes on its next sweep."""
-    async with SQLiteStore(settings.db) as store:
+    async with open_store(settings.db) as store:
         yield JobService(store, SystemClock(), default_timezone=settings.timezone, max_live_jobs=settings.max_live_jobs)
 
 
