@@ -4,16 +4,20 @@ claims by several processes, the database refusing a second running run, the cha
 from __future__ import annotations
 
 import socket
+from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import anyio
 import numpy as np
 import psycopg
 import pytest
 
+from mcp_server_jobs.clock import SystemClock
 from mcp_server_jobs.errors import StoreError
 from mcp_server_jobs.models import JobChanges, JobStatus, RunTrigger
 from mcp_server_jobs.policy import Policy
 from mcp_server_jobs.scheduler.decide import plan_claim
+from mcp_server_jobs.scheduler.engine import Scheduler
 from mcp_server_jobs.store import JobFilter, Vector
 from mcp_server_jobs.store.codec import run_params
 from mcp_server_jobs.store.migrations import schema_version
@@ -115,3 +119,27 @@ def unit(*values: float) -> Vector:
 async def active_titles(store: PostgresStore) -> list[str]:
     hits = await store.search_similar("local", unit(1, 0), JobFilter(statuses=[JobStatus.ACTIVE]), 10, -1.0)
     return sorted(hit.job.title for hit in hits)
+
+
+class CountingStore(PostgresStore):
+    """Counts the claims the scheduler makes."""
+
+    claims = 0
+
+    async def claim_due(self, *args: Any, **kwargs: Any) -> Any:
+        self.claims += 1
+        return await super().claim_due(*args, **kwargs)
+
+
+async def test_a_due_job_another_claim_holds_is_looked_at_again_soon_not_in_a_spin(pg_url: str) -> None:
+    """A claim that skips a locked due job takes nothing; the scheduler must not claim again at once, forever."""
+    async with CountingStore(pg_url) as store:
+        job, _ = await store.create_job(new_job(datetime.now(UTC) - timedelta(seconds=1)))
+        scheduler = Scheduler(store, SystemClock(), [], Policy())
+        with psycopg.connect(pg_url, autocommit=False) as other:
+            other.execute("SELECT 1 FROM jobs WHERE id = %s FOR UPDATE", (job.id,))  # another process's claim
+            async with anyio.create_task_group() as group:
+                await group.start(scheduler.serve)
+                await anyio.sleep(1.0)  # a window in which to count claims, not a wait for an outcome
+                group.cancel_scope.cancel()
+    assert 2 <= store.claims <= 20  # one look every 0.1 s at most, not thousands

@@ -39,6 +39,7 @@ from mcp_server_jobs.store import Claim, Finished, JobStore, Report, Worker
 
 log = logging.getLogger(__name__)
 _RETRY_SECONDS = 1.0
+_BUSY_SECONDS = 0.1
 _DELIVERY_BATCH = 20
 # How long a claimed webhook delivery is held: longer than a post may take, short enough to retry soon.
 _DELIVERY_HOLD = timedelta(seconds=60)
@@ -226,21 +227,29 @@ class Scheduler:
             self._sweep_due = False
             await self.sweep()
         free = self.policy.max_concurrency - len(self._running)
+        took_none = False
         if free > 0 and not self.previews_only:
             claimed = await self._claim(free)
             for job, run in claimed:
                 group.start_soon(self._execute, job, run)
             if len(claimed) == free:
                 self._woken.set()  # more may be due; claim again once these are started
-        await self._arm()
+            took_none = not claimed
+        await self._arm(group, took_none=took_none)
 
-    async def _arm(self) -> None:
+    async def _arm(self, group: TaskGroup, *, took_none: bool = False) -> None:
         """Set the alarm for the earliest due job (when there is room to run it)."""
         earliest = await self.store.earliest_due()
         if earliest is None or self._alarm is None:
             return
         if earliest <= self.clock.now():
-            if len(self._running) < self.policy.max_concurrency:
+            if len(self._running) >= self.policy.max_concurrency:
+                return
+            if took_none:
+                # Due, yet nothing could be claimed: another process's claim holds it (PostgreSQL skips
+                # locked rows). Looking again at once would spin for as long as that lock is held.
+                group.start_soon(self._wake_later, _BUSY_SECONDS)
+            else:
                 self._woken.set()
             return
         self._alarm.add_job(
