@@ -43,17 +43,17 @@ def free_port() -> int:
 
 @contextmanager
 def server(
-    db_path: Path, log: Path, environ: dict[str, str] | None = None, **settings: str
+    db: Path | str, log: Path, environ: dict[str, str] | None = None, **settings: str
 ) -> Iterator[tuple[subprocess.Popen[bytes], int]]:
     """A `mcp-server-jobs serve --transport http` process with `settings` (MCP_JOBS_*) and more `environ`;
     stopped (SIGTERM) on exit if still alive."""
     port = free_port()
     # A tokens file of the test's own, never the machine's default one.
-    base = {"MCP_JOBS_TIMEZONE": "UTC", "MCP_JOBS_TOKENS": str(db_path.parent / "tokens.json")}
+    base = {"MCP_JOBS_TIMEZONE": "UTC", "MCP_JOBS_TOKENS": str(log.parent / "tokens.json")}
     environ = {**os.environ, **base, **{f"MCP_JOBS_{k.upper()}": v for k, v in settings.items()}, **(environ or {})}
     with log.open("ab") as err:
         process = subprocess.Popen(
-            [COMMAND, "serve", "--transport", "http", "--port", str(port), "--db", str(db_path)],
+            [COMMAND, "serve", "--transport", "http", "--port", str(port), "--db", str(db)],
             env=environ,
             stdin=subprocess.DEVNULL,
             stdout=subprocess.DEVNULL,
