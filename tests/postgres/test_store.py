@@ -14,10 +14,12 @@ import pytest
 
 from mcp_server_jobs.clock import SystemClock
 from mcp_server_jobs.errors import StoreError
-from mcp_server_jobs.models import JobChanges, JobStatus, RunTrigger
+from mcp_server_jobs.models import Job, JobChanges, JobStatus, RunTrigger
 from mcp_server_jobs.policy import Policy
+from mcp_server_jobs.scheduler.backends.base import AgentResult
 from mcp_server_jobs.scheduler.decide import plan_claim
 from mcp_server_jobs.scheduler.engine import Scheduler
+from mcp_server_jobs.scheduler.verdict import Verdict
 from mcp_server_jobs.store import JobFilter, Vector
 from mcp_server_jobs.store.codec import run_params
 from mcp_server_jobs.store.migrations import schema_version
@@ -25,7 +27,7 @@ from mcp_server_jobs.store.postgres import PostgresStore
 from mcp_server_jobs.store.postgres.migrations import PACKAGE
 from mcp_server_jobs.store.postgres.store import pyformat
 from mcp_server_jobs.store.queries import INSERT_RUN
-from tests.conftest import START, new_job
+from tests.conftest import START, new_job, wait_for
 
 pytestmark = pytest.mark.anyio
 
@@ -143,3 +145,30 @@ async def test_a_due_job_another_claim_holds_is_looked_at_again_soon_not_in_a_sp
                 await anyio.sleep(1.0)  # a window in which to count claims, not a wait for an outcome
                 group.cancel_scope.cancel()
     assert 2 <= store.claims <= 20  # one look every 0.1 s at most, not thousands
+
+
+class Recorder:
+    """An agent that notes the jobs it ran."""
+
+    name = "recorder"
+
+    def __init__(self) -> None:
+        self.ran: list[str] = []
+
+    def unavailable(self) -> str | None:
+        return None
+
+    async def run(self, job: Job, context: str) -> AgentResult:
+        self.ran.append(job.id)
+        return AgentResult(output="ok", verdict=Verdict(outcome="success", summary="ok"))
+
+
+async def test_a_job_created_by_another_process_starts_on_time_not_at_the_next_sweep(pg_url: str) -> None:
+    agent = Recorder()
+    async with PostgresStore(pg_url) as here, PostgresStore(pg_url) as elsewhere:
+        scheduler = Scheduler(here, SystemClock(), [agent], Policy(sweep_seconds=3600))
+        async with anyio.create_task_group() as group:
+            await group.start(scheduler.serve)
+            job, _ = await elsewhere.create_job(new_job(datetime.now(UTC) + timedelta(seconds=0.5)))
+            await wait_for(lambda: agent.ran == [job.id], seconds=10)
+            group.cancel_scope.cancel()

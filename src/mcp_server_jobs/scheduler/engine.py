@@ -128,6 +128,7 @@ class Scheduler:
                 self._group = group
                 group.start_soon(self._renew_leases)
                 group.start_soon(self._watch)
+                group.start_soon(self._follow_due_changes)
                 task_status.started()
                 while True:
                     try:
@@ -261,6 +262,11 @@ class Scheduler:
         plan = partial(plan_claim, now=now, owner=self.owner, policy=self.policy,
                          backend_problem=self.backend_problem())  # fmt: skip
         return await self.store.claim_due(now, limit, plan)
+
+    async def _follow_due_changes(self) -> None:
+        """Other processes' new jobs and due times wake this one at their commit (where the store hears of them)."""
+        async for _ in self.store.due_changes():
+            self._woken.set()
 
     async def _wake_later(self, seconds: float) -> None:
         await anyio.sleep(seconds)

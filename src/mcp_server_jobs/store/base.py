@@ -9,11 +9,13 @@ names, and what a callable it is given raises; every one raises `StoreError` whe
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections.abc import Callable, Sequence
+from collections.abc import AsyncIterator, Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from types import TracebackType
 from typing import TYPE_CHECKING, Self
+
+import anyio
 
 from mcp_server_jobs.models import (
     Delivery,
@@ -331,6 +333,14 @@ class JobStore(ABC):
     @abstractmethod
     async def record_agent_pid(self, run_id: str, pid: int) -> None:
         """Note on a running run the pid of the agent process it started (the latest, after a retry)."""
+
+    async def due_changes(self) -> AsyncIterator[None]:
+        """Yields each time another process may have moved the earliest due time (PostgreSQL's NOTIFY).
+
+        A store that hears of no such change never yields; the scheduler's sweep finds them instead.
+        """
+        await anyio.sleep_forever()
+        yield  # makes this an async generator; never reached
 
     @abstractmethod
     async def earliest_due(self) -> datetime | None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import re
 from collections.abc import AsyncIterator, Iterable, Sequence
 from contextlib import asynccontextmanager
@@ -27,6 +28,7 @@ from mcp_server_jobs.store.statements import Statements
 from mcp_server_jobs.store.steps import Params
 
 Connection = AsyncConnection[DictRow]
+log = logging.getLogger(__name__)
 # The advisory lock class of a user's creates (see migration 0001); the id is hashtext(user_id).
 _USER_LOCKS = 1785684596
 _NAMED = re.compile(r"(?<![:\w]):([A-Za-z_]\w*)")
@@ -92,6 +94,23 @@ class PostgresStore(SQLStore):
         if self._pool is not None:
             pool, self._pool = self._pool, None
             await pool.close()
+
+    async def due_changes(self) -> AsyncIterator[None]:
+        """Yields at each commit, by any process, that created a job or changed a due time or status.
+
+        On a connection of its own, outside the pool. A lost connection is opened again after a second;
+        the sweep covers what falls due meanwhile.
+        """
+        while True:
+            try:
+                async with await AsyncConnection.connect(self.url, autocommit=True) as conn:
+                    await conn.execute("LISTEN mcp_jobs_due")
+                    yield  # listening now: whatever changed before may have been missed, so look once
+                    async for _ in conn.notifies():
+                        yield
+            except psycopg.Error as exc:
+                log.warning("job database: not listening for changes (%s); trying again in 1 s", exc)
+                await anyio.sleep(1.0)
 
     @asynccontextmanager
     async def _borrowed(self) -> AsyncIterator[Connection]:
