@@ -32,6 +32,7 @@ from mcp_server_jobs.server.retrieval import Retrieval
 from mcp_server_jobs.server.service import JobService
 from mcp_server_jobs.server.tokens import TokensFile, TokenVerifier
 from mcp_server_jobs.server.tooling import OfferSessions
+from mcp_server_jobs.store import JobStore
 from mcp_server_jobs.store.factory import open_store
 
 log = logging.getLogger("mcp_server_jobs")
@@ -111,12 +112,14 @@ async def _serving(
 
     async with open_store(settings.db, clock=clock) as store, anyio.create_task_group() as group:
         retrieval = Retrieval(store, Embeddings(settings.embeddings))
+        # A store that hears every process's messages announces them all, this process's too, once each.
+        hears = store.hears_other_processes
         scheduler = Scheduler(
             store,
             clock,
             backends,
             policy(settings),
-            on_message=announce,
+            on_message=None if hears else announce,
             webhook=settings.webhook,
             redactor=redactor_for(settings),
         )
@@ -131,12 +134,20 @@ async def _serving(
             max_live_jobs=settings.max_live_jobs,
         )
         await group.start(retrieval.serve)
+        if hears:
+            group.start_soon(_announce_inbox_changes, store, bus)
         if settings.run_jobs:
             if (problem := scheduler.backend_problem()) is not None:
                 log.warning("no backend can run jobs yet (%s); due jobs wait. See `mcp-server-jobs doctor`.", problem)
             await group.start(scheduler.serve)
         yield tools.AppState(settings=settings, service=service, scheduler=scheduler)
         group.cancel_scope.cancel()
+
+
+async def _announce_inbox_changes(store: JobStore, bus: UserEventBus) -> None:
+    """Tell this process's clients of every new message for their user, whichever process wrote it."""
+    async for user_id in store.inbox_changes():
+        await bus.publish_to(user_id, ResourceUpdated(uri=INBOX_UNREAD))
 
 
 def build_server(settings: Settings, *, clock: Clock | None = None) -> MCPServer[tools.AppState]:

@@ -13,7 +13,7 @@ from collections.abc import AsyncIterator, Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from types import TracebackType
-from typing import TYPE_CHECKING, Self
+from typing import TYPE_CHECKING, ClassVar, Self
 
 import anyio
 
@@ -334,13 +334,21 @@ class JobStore(ABC):
     async def record_agent_pid(self, run_id: str, pid: int) -> None:
         """Note on a running run the pid of the agent process it started (the latest, after a retry)."""
 
+    hears_other_processes: ClassVar[bool] = False
+    """Whether `due_changes` and `inbox_changes` report every process's writes (PostgreSQL), this one's too."""
+
     async def due_changes(self) -> AsyncIterator[None]:
-        """Yields each time another process may have moved the earliest due time (PostgreSQL's NOTIFY).
+        """Yields each time a process may have moved the earliest due time (PostgreSQL's NOTIFY).
 
         A store that hears of no such change never yields; the scheduler's sweep finds them instead.
         """
         await anyio.sleep_forever()
         yield  # makes this an async generator; never reached
+
+    async def inbox_changes(self) -> AsyncIterator[str]:
+        """Yields the user of each new inbox message, whichever process wrote it (when `hears_other_processes`)."""
+        await anyio.sleep_forever()
+        yield ""  # makes this an async generator; never reached
 
     @abstractmethod
     async def earliest_due(self) -> datetime | None:

@@ -44,6 +44,7 @@ class PostgresStore(SQLStore):
     """Jobs in a PostgreSQL database (a `postgresql://` URL); safe for many processes on many hosts."""
 
     q: ClassVar[Statements] = queries
+    hears_other_processes: ClassVar[bool] = True
 
     def __init__(
         self, url: str, *, clock: Clock | None = None, pool_size: int = 10, connect_timeout: float = 10.0
@@ -96,20 +97,31 @@ class PostgresStore(SQLStore):
             await pool.close()
 
     async def due_changes(self) -> AsyncIterator[None]:
-        """Yields at each commit, by any process, that created a job or changed a due time or status.
+        """Yields at each commit, by any process, that created a job or changed a due time or status."""
+        async for _ in self._notices("mcp_jobs_due"):
+            yield
 
-        On a connection of its own, outside the pool. A lost connection is opened again after a second;
-        the sweep covers what falls due meanwhile.
+    async def inbox_changes(self) -> AsyncIterator[str]:
+        """Yields the user of each message any process added to an inbox, at its commit."""
+        async for user_id in self._notices("mcp_jobs_inbox"):
+            if user_id:
+                yield user_id
+
+    async def _notices(self, channel: str) -> AsyncIterator[str]:
+        """The payloads sent on `channel`, on a connection of its own outside the pool.
+
+        First an empty one once listening (what changed before may have been missed). A lost connection is
+        opened again after a second; the sweep covers what falls due meanwhile.
         """
         while True:
             try:
                 async with await AsyncConnection.connect(self.url, autocommit=True) as conn:
-                    await conn.execute("LISTEN mcp_jobs_due")
-                    yield  # listening now: whatever changed before may have been missed, so look once
-                    async for _ in conn.notifies():
-                        yield
+                    await conn.execute(f"LISTEN {channel}")
+                    yield ""
+                    async for notice in conn.notifies():
+                        yield notice.payload
             except psycopg.Error as exc:
-                log.warning("job database: not listening for changes (%s); trying again in 1 s", exc)
+                log.warning("job database: not listening on %s (%s); trying again in 1 s", channel, exc)
                 await anyio.sleep(1.0)
 
     @asynccontextmanager
