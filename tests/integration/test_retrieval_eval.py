@@ -14,6 +14,7 @@ from typing import Any
 import pytest
 from mcp import Client
 
+from mcp_server_jobs.config import is_postgres
 from tests.conftest import ConnectFn, ok
 
 pytestmark = pytest.mark.anyio
@@ -25,6 +26,12 @@ SCHEDULES: dict[str, dict[str, Any]] = {
     "RECURRING": {"every": "1d"},
     "ONGOING": {"every": "1h"},
 }
+
+
+@pytest.fixture
+def db_path(any_db: Path | str) -> Path | str:
+    """The evaluation runs on both stores: SQLite's FTS5 and PostgreSQL's full-text search rank words apart."""
+    return any_db
 
 
 def score(ranked: list[list[str]]) -> tuple[float, float]:
@@ -47,7 +54,7 @@ async def ranked_keys(client: Client, tool: str, argument: str, keys: dict[str, 
 
 
 async def test_hybrid_search_finds_paraphrases_that_words_alone_miss(
-    connect: ConnectFn, report: Callable[[str], None]
+    connect: ConnectFn, db_path: Path | str, report: Callable[[str], None]
 ) -> None:
     async with connect() as client:
         keys = {}
@@ -65,7 +72,8 @@ async def test_hybrid_search_finds_paraphrases_that_words_alone_miss(
         hybrid = score(await ranked_keys(client, "job_retrieval_semantic", "query", keys))
     summary = (
         f"retrieval eval, {len(EVAL['jobs'])} jobs / {len(EVAL['queries'])} queries: "
-        f"lexical (FTS5 BM25) recall@3 {lexical[0]:.3f} MRR {lexical[1]:.3f}; "
+        f"lexical ({'PostgreSQL FTS' if is_postgres(db_path) else 'FTS5 BM25'}) recall@3 {lexical[0]:.3f} "
+        f"MRR {lexical[1]:.3f}; "
         f"hybrid (MiniLM + BM25) recall@3 {hybrid[0]:.3f} MRR {hybrid[1]:.3f}"
     )
     report(summary)
