@@ -23,7 +23,7 @@ pytestmark = pytest.mark.anyio
 
 
 async def test_schema_is_versioned_and_two_openers_agree(db_path: Path) -> None:
-    """SQLite only: its user_version, WAL and file; tests/postgres/test_schema.py does the same there."""
+    """SQLite only: its user_version, WAL and file; tests/postgres/test_store.py does the same on PostgreSQL."""
 
     async def open_close() -> None:
         async with SQLiteStore(db_path):
