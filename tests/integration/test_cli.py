@@ -16,8 +16,8 @@ from mcp_server_jobs.embeddings import LOCAL_MODEL_ID
 from mcp_server_jobs.lifecycle import NO_BACKEND_REASON
 from mcp_server_jobs.models import JobStatus
 from mcp_server_jobs.policy import Policy
+from mcp_server_jobs.store.factory import open_store
 from mcp_server_jobs.store.migrations import schema_version
-from mcp_server_jobs.store.sqlite import SQLiteStore
 from tests.conftest import START, new_job, open_world
 from tests.fakes.agents import SucceedingAgent
 from tests.integration.test_readme import help_text
@@ -55,22 +55,22 @@ def test_doctor_with_a_missing_key_names_it(tmp_path: Path) -> None:
 
 
 @pytest.mark.anyio
-async def test_doctor_ready_with_an_existing_database(tmp_path: Path, anyio_backend: str) -> None:
-    db = tmp_path / "jobs.db"
-    async with SQLiteStore(db) as store:
+async def test_doctor_ready_with_an_existing_database(any_db: Path | str, anyio_backend: str) -> None:
+    async with open_store(any_db) as store:
         await store.create_job(new_job(START))
-    result = run("doctor", "--db", str(db), "--backends", "command", MCP_JOBS_COMMAND="sleep 1")
+    result = run("doctor", "--db", str(any_db), "--backends", "command", MCP_JOBS_COMMAND="sleep 1")
     assert result.returncode == 0, result.stdout
-    assert f"schema version {schema_version()}, 1 jobs" in result.stdout
+    package = "mcp_server_jobs.store.postgres" if isinstance(any_db, str) else "mcp_server_jobs.store"
+    assert f"schema version {schema_version(package)}, 1 jobs" in result.stdout
     assert "command: ready" in result.stdout
     assert "ready: jobs will run" in result.stdout
 
 
 @pytest.mark.anyio
-async def test_doctor_lists_what_needs_a_person_and_exits_1(tmp_path: Path, anyio_backend: str) -> None:
-    db = tmp_path / "jobs.db"
+async def test_doctor_lists_what_needs_a_person_and_exits_1(any_db: Path | str, anyio_backend: str) -> None:
+    db = any_db
     waiting = f"{NO_BACKEND_REASON} (no model set); next try at 2026-11-22T10:05:00+00:00"
-    async with SQLiteStore(db) as store:
+    async with open_store(db) as store:
         for title, status, reason in [
             ("Broken", JobStatus.FAILED, "failed 3 attempts; last error: HTTP 500"),
             ("Stuck", JobStatus.BLOCKED, "dependency job_x failed"),
@@ -124,9 +124,10 @@ OWN_FLAGS = {
     ("jobs", "cancel"): STORE_FLAGS,
     ("jobs", "run"): STORE_FLAGS | BACKEND_FLAGS | {"--webhook"},
     ("inbox",): STORE_FLAGS | {"--timezone", "--all", "--mark-read"},
-    ("token", "add"): {"--tokens", "--config"},
-    ("token", "list"): {"--tokens", "--config"},
-    ("token", "revoke"): {"--tokens", "--config"},
+    ("token", "add"): {"--db", "--tokens", "--config"},
+    ("token", "list"): {"--db", "--tokens", "--config"},
+    ("token", "revoke"): {"--db", "--tokens", "--config"},
+    ("migrate",): {"--db", "--tokens", "--config"},
 }
 
 

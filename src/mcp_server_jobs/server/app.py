@@ -30,7 +30,7 @@ from mcp_server_jobs.server import prompts, tools
 from mcp_server_jobs.server.events import UserEventBus
 from mcp_server_jobs.server.retrieval import Retrieval
 from mcp_server_jobs.server.service import JobService
-from mcp_server_jobs.server.tokens import TokensFile, TokenVerifier
+from mcp_server_jobs.server.tokens import TokenVerifier, token_book
 from mcp_server_jobs.server.tooling import OfferSessions
 from mcp_server_jobs.store import JobStore
 from mcp_server_jobs.store.factory import open_store
@@ -94,7 +94,7 @@ def _bearer_auth(settings: Settings) -> dict[str, Any]:
     Tools then read the token's user. The issuer URL is required by AuthSettings but unused here: there
     is no OAuth server and no resource metadata, only tokens from `token add`.
     """
-    verifier = TokenVerifier(TokensFile(settings.tokens))
+    verifier = TokenVerifier(token_book(settings))
     if settings.transport != "http" or not verifier.has_tokens():
         return {}
     issuer = AnyHttpUrl(f"http://{settings.host}:{settings.port}")

@@ -9,17 +9,26 @@ import sys
 from collections.abc import Sequence
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import anyio
 
 from mcp_server_jobs import __version__
 from mcp_server_jobs.agent_servers import AgentServersError, read_agent_servers
-from mcp_server_jobs.config import Settings, load_settings, shown_database
+from mcp_server_jobs.config import Settings, is_postgres, load_settings, shown_database
 from mcp_server_jobs.errors import JobsError
 from mcp_server_jobs.lifecycle import NO_BACKEND_REASON
 from mcp_server_jobs.models import JobStatus
 from mcp_server_jobs.server import cli_jobs
-from mcp_server_jobs.server.cli_flags import SERVE, SERVE_HELP, TOKENS, settings_flags
+from mcp_server_jobs.server.cli_flags import (
+    MIGRATE,
+    MIGRATE_HELP,
+    SERVE,
+    SERVE_HELP,
+    TOKENS,
+    TOKENS_HELP,
+    settings_flags,
+)
 from mcp_server_jobs.store import queries
 
 log = logging.getLogger("mcp_server_jobs")
@@ -42,16 +51,26 @@ def _parser() -> argparse.ArgumentParser:
     token = commands.add_parser(
         "token",
         help="manage HTTP bearer tokens: add USER, list, revoke ID|USER",
-        description="Each token signs its holder in as one user over HTTP. The tokens file keeps only hashes.",
+        description="Each token signs its holder in as one user over HTTP. Only hashes are kept: in the tokens "
+        "file beside a SQLite database, in the database itself on PostgreSQL (shared by every host).",
     )
     token_commands = token.add_subparsers(dest="token_command", required=True)
-    tokens = [settings_flags(*TOKENS)]
+    tokens = [settings_flags(*TOKENS, helps=TOKENS_HELP)]
     add = token_commands.add_parser("add", parents=tokens, help="make a token for USER and print it (once)")
     add.add_argument("token_user", metavar="USER", help="the user the token signs in as")
     token_commands.add_parser("list", parents=tokens, help="the tokens: id, user, created")
     revoke = token_commands.add_parser("revoke", parents=tokens, help="remove a token by id, or all of a user's")
     revoke.add_argument("token_key", metavar="ID_OR_USER", help="a token's id, or a user (all their tokens)")
     cli_jobs.add_parsers(commands)
+    migrate = commands.add_parser(
+        "migrate",
+        parents=[settings_flags(*MIGRATE, helps=MIGRATE_HELP)],
+        help="copy a SQLite database and its tokens into an empty PostgreSQL database",
+        description="Copy every job, run, inbox message, webhook delivery and search vector of the SQLite "
+        "database, and the tokens of the tokens file, into an empty PostgreSQL database, in one transaction; "
+        "check each table's count. The SQLite file is read, never changed. Stop the servers first.",
+    )
+    migrate.add_argument("target", metavar="URL", help="the PostgreSQL database, postgresql://user@host/db")
     # doctor checks what serve would use, so it takes serve's options: the same command line, checked.
     commands.add_parser(
         "doctor",
@@ -82,14 +101,16 @@ def main(argv: Sequence[str] | None = None) -> int:
         return token_command(settings, args)
     if args.command_name in ("jobs", "inbox"):
         return cli_jobs.run(settings, args)
+    if args.command_name == "migrate":
+        return migrate_command(settings, args.target)
     return serve(settings)
 
 
 def token_command(settings: Settings, args: argparse.Namespace) -> int:
     """`token add|list|revoke`: change or show the tokens file."""
-    from mcp_server_jobs.server.tokens import TokensFile
+    from mcp_server_jobs.server.tokens import token_book
 
-    tokens = TokensFile(settings.tokens)
+    tokens = token_book(settings)
     try:
         if args.token_command == "add":
             entry, token = tokens.add(args.token_user)
@@ -108,6 +129,34 @@ def token_command(settings: Settings, args: argparse.Namespace) -> int:
     except JobsError as exc:
         print(f"mcp-server-jobs: {exc}", file=sys.stderr)
         return 2
+    return 0
+
+
+def migrate_command(settings: Settings, target: str) -> int:
+    """`migrate URL`: copy the SQLite database and the tokens file into PostgreSQL, counts checked."""
+    if is_postgres(settings.db) or not is_postgres(target):
+        print(
+            "mcp-server-jobs: migrate copies a SQLite file (--db PATH) into a PostgreSQL database (URL, "
+            f"postgresql://...); got --db {shown_database(settings.db)} and {shown_database(target)}",
+            file=sys.stderr,
+        )
+        return 2
+    from mcp_server_jobs.server.tokens import TokensFile
+    from mcp_server_jobs.store.postgres.copy import copy_sqlite
+
+    try:
+        tokens = [(e.id, e.user, e.sha256, e.created_at) for e in TokensFile(settings.tokens).entries()]
+        copied = copy_sqlite(Path(settings.db), target, tokens)
+    except JobsError as exc:
+        print(f"mcp-server-jobs: {exc}", file=sys.stderr)
+        return 2
+    for table in copied:
+        print(f"{table.table:<18} {table.source:>8} copied, {table.target:>8} in PostgreSQL")
+    print(
+        f"copied {shown_database(settings.db)} into {shown_database(target)}; every count matches. "
+        f"Serve with --db {shown_database(target)} (tokens are now kept in the database).",
+        file=sys.stderr,
+    )
     return 0
 
 
@@ -150,17 +199,18 @@ def _jobs_file_loaded(settings: Settings) -> bool:
 
 def _serve_http(settings: Settings) -> int:
     from mcp_server_jobs.server.http_server import LOOPBACK, PortUnavailable, http_app, listen, serve_on
-    from mcp_server_jobs.server.tokens import TokensFile
+    from mcp_server_jobs.server.tokens import token_book
 
+    tokens = token_book(settings)
     try:
-        users = sorted({entry.user for entry in TokensFile(settings.tokens).entries()})
+        users = sorted({entry.user for entry in tokens.entries()})
     except JobsError as exc:
         print(f"mcp-server-jobs: {exc}", file=sys.stderr)
         return 2
     if not users and settings.host not in LOOPBACK:
         print(
             f"mcp-server-jobs: refusing to serve {settings.host} without tokens: anyone who reaches it would get "
-            f"every job. Add one with `mcp-server-jobs token add USER` (tokens file {settings.tokens}), or bind "
+            f"every job. Add one with `mcp-server-jobs token add USER` ({tokens.where}), or bind "
             "127.0.0.1.",
             file=sys.stderr,
         )
@@ -201,7 +251,7 @@ def doctor(settings: Settings) -> int:
     if refused:
         problems.append((2, "NOT READY: serve would stop at the jobs file (above); nothing would start"))
     lines.append(f"search by meaning: {_embeddings_state(settings.embeddings)}")
-    attention = [] if isinstance(db, str) else _needing_attention(db)
+    attention = _needing_attention(db)
     lines += [f"needs a person: {len(attention)}" if attention else "needs a person: nothing", *attention]
     if attention:
         problems.append((1, "NOT READY: the jobs and deliveries above need a person"))
@@ -227,27 +277,28 @@ def _postgres_state(url: str) -> str:
 
     try:
         with psycopg.connect(url, connect_timeout=5) as conn:
-            version = conn.execute("SHOW server_version").fetchone()
+            shown = f"PostgreSQL {_scalar(conn, 'SHOW server_version')}"
+            if not _scalar(conn, "SELECT to_regclass('schema_version') IS NOT NULL"):
+                return f"{shown}, no schema yet; serve creates it"
+            version = _scalar(conn, "SELECT version FROM schema_version")
+            jobs = _scalar(conn, "SELECT count(*) FROM jobs")
     except psycopg.Error as exc:
         return f"cannot connect: {str(exc).strip()}"
-    # What needs a person is read from SQLite files only so far; on PostgreSQL `jobs list` shows it.
-    return f"PostgreSQL {version[0] if version else '?'} reachable; jobs needing a person are not listed here yet"
+    return f"{shown}, schema version {version}, {jobs} jobs"
 
 
-def _needing_attention(path: Path, limit: int = 50) -> list[str]:
+def _scalar(conn: Any, sql: str) -> Any:
+    row = conn.execute(sql).fetchone()
+    return None if row is None else row[0]
+
+
+def _needing_attention(db: Path | str, limit: int = 50) -> list[str]:
     """The jobs a person must look at (FAILED, BLOCKED, waiting for a backend) and the failed webhook
     deliveries, one line each, read without changing the database."""
-    if not path.exists():
-        return []
-    try:
-        with sqlite3.connect(f"file:{path}?mode=ro", uri=True) as conn:
-            version = conn.execute("PRAGMA user_version").fetchone()[0]
-            if not version:
-                return []
-            jobs = conn.execute(queries.DOCTOR_STUCK_JOBS, (f"{NO_BACKEND_REASON}%", limit)).fetchall()
-            failed = conn.execute(queries.DOCTOR_FAILED_DELIVERIES, (limit,)).fetchall() if version >= 7 else []
-    except sqlite3.Error:
-        return []  # the database line above already says it cannot be read
+    found = _postgres_attention(db, limit) if isinstance(db, str) else _sqlite_attention(db, limit)
+    if found is None:
+        return []  # the database line above says why it cannot be read, or that it is new
+    jobs, failed = found
     lines = []
     for job_id, user, status, title, reason in jobs:
         what = "waiting for a backend" if status == JobStatus.ACTIVE else status
@@ -256,6 +307,42 @@ def _needing_attention(path: Path, limit: int = 50) -> list[str]:
         f"  message {message} of {job or '-'}: webhook delivery failed — {error}" for message, job, error in failed
     ]
     return lines
+
+
+Rows = list[tuple[Any, ...]]
+
+
+def _sqlite_attention(path: Path, limit: int) -> tuple[Rows, Rows] | None:
+    if not path.exists():
+        return None
+    try:
+        with sqlite3.connect(f"file:{path}?mode=ro", uri=True) as conn:
+            version = conn.execute("PRAGMA user_version").fetchone()[0]
+            if not version:
+                return None
+            jobs = conn.execute(queries.DOCTOR_STUCK_JOBS, (f"{NO_BACKEND_REASON}%", limit)).fetchall()
+            failed = conn.execute(queries.DOCTOR_FAILED_DELIVERIES, (limit,)).fetchall() if version >= 7 else []
+    except sqlite3.Error:
+        return None
+    return jobs, failed
+
+
+def _postgres_attention(url: str, limit: int) -> tuple[Rows, Rows] | None:
+    import psycopg
+
+    # The same statements as SQLite's: standard SQL with positional parameters, in psycopg's spelling.
+    stuck, deliveries = (
+        sql.replace("?", "%s") for sql in (queries.DOCTOR_STUCK_JOBS, queries.DOCTOR_FAILED_DELIVERIES)
+    )
+    try:
+        with psycopg.connect(url, connect_timeout=5) as conn:
+            conn.read_only = True
+            if not _scalar(conn, "SELECT to_regclass('jobs') IS NOT NULL"):
+                return None
+            jobs = conn.execute(stuck, (f"{NO_BACKEND_REASON}%", limit)).fetchall()
+            return jobs, conn.execute(deliveries, (limit,)).fetchall()
+    except psycopg.Error:
+        return None
 
 
 def _jobs_file_state(settings: Settings) -> tuple[str, bool]:

@@ -95,7 +95,15 @@ INBOX = (*STORE, "timezone")
 INBOX_HELP = {"timezone": "IANA timezone the times are shown in (default: the machine's)"}
 # `jobs run` also needs what runs a job and where its report goes.
 RUN = (*STORE, "backends", "model", "command", "agent_servers", "mcp_agent_server", "mcp_agent_tool", "webhook")
-TOKENS = ("tokens",)
+# Tokens live in the tokens file, or in the database when it is PostgreSQL.
+TOKENS = ("db", "tokens")
+TOKENS_HELP = {"db": "the job database: on PostgreSQL the tokens are kept in it, for every host (default: SQLite)"}
+# `migrate` copies a SQLite database and a tokens file into PostgreSQL.
+MIGRATE = ("db", "tokens")
+MIGRATE_HELP = {
+    "db": "the SQLite file to copy (default: jobs.db in the user data dir); it is only read",
+    "tokens": "the tokens file to copy (default: tokens.json in the data dir); none if it does not exist",
+}
 
 
 def settings_flags(*names: str, helps: dict[str, str] | None = None) -> argparse.ArgumentParser:

@@ -56,13 +56,15 @@ def http_app(settings: Settings, users: list[str]) -> ASGIApp:
     from mcp.server.transport_security import TransportSecuritySettings
 
     from mcp_server_jobs.server.app import build_server
+    from mcp_server_jobs.server.tokens import token_book
 
     server = build_server(settings)
     log.info("database %s, timezone %s", shown_database(settings.db), settings.timezone)
+    where = token_book(settings).where
     if users:
-        log.info("bearer tokens required (%s); users: %s", settings.tokens, ", ".join(users))
+        log.info("bearer tokens required (%s); users: %s", where, ", ".join(users))
     else:
-        log.info("no tokens (%s): loopback only, every caller is user %r", settings.tokens, settings.user)
+        log.info("no tokens (%s): loopback only, every caller is user %r", where, settings.user)
     # The SDK turns DNS-rebinding protection on by itself only for loopback hosts. A wildcard bind is
     # reached under names the server cannot know; there the required bearer token is the protection
     # (a rebinding page cannot send it).

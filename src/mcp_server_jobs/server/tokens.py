@@ -1,8 +1,9 @@
-"""Bearer tokens for HTTP: a file of token hashes, each naming the user it signs in as.
+"""Bearer tokens for HTTP: token hashes, each naming the user it signs in as, in a file or the database.
 
-The file holds only SHA-256 hashes (a token is 32 random bytes, so a plain hash is enough: there is
-nothing to guess). `mcp-server-jobs token add USER` prints a token once; the server reads the file
-again whenever it changes, so adding or revoking a token needs no restart.
+Only SHA-256 hashes are kept (a token is 32 random bytes, so a plain hash is enough: there is nothing to
+guess). `mcp-server-jobs token add USER` prints a token once. Beside a SQLite database the tokens are a
+file; on PostgreSQL they are a table of the database, so every host serving it signs in the same people.
+The server reads them again when they change, so adding or revoking a token needs no restart.
 """
 
 from __future__ import annotations
@@ -12,14 +13,18 @@ import json
 import os
 import re
 import secrets
+import time
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Protocol
+
+import anyio
 
 if TYPE_CHECKING:
     from mcp.server.auth.provider import AccessToken
 
+from mcp_server_jobs.config import Settings, is_postgres
 from mcp_server_jobs.errors import InvalidInput
 
 TOKEN_PREFIX = "mjt_"
@@ -41,11 +46,48 @@ def token_hash(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
+def new_token(user: str) -> tuple[TokenEntry, str]:
+    """A new token for `user`: (its entry, the token itself, which is not stored); refuses a bad user name."""
+    if not USER_PATTERN.fullmatch(user):
+        raise InvalidInput(f"user {user!r}: use 1-100 letters, digits and . _ @ - (starting with a letter or digit)")
+    token = TOKEN_PREFIX + secrets.token_urlsafe(32)
+    entry = TokenEntry(
+        id="tok_" + secrets.token_hex(4),
+        user=user,
+        sha256=token_hash(token),
+        created_at=datetime.now(UTC).isoformat(timespec="seconds"),
+    )
+    return entry, token
+
+
+class TokenBook(Protocol):
+    """Where the tokens are kept: read, add, revoke, and a stamp that changes when they may have."""
+
+    where: str
+
+    def entries(self) -> list[TokenEntry]: ...
+    def add(self, user: str) -> tuple[TokenEntry, str]: ...
+    def revoke(self, key: str) -> list[TokenEntry]: ...
+    def stamp(self) -> object: ...
+
+
+def token_book(settings: Settings) -> TokenBook:
+    """The tokens of these settings: the database's on PostgreSQL, else the tokens file."""
+    if is_postgres(settings.db):
+        return DatabaseTokens(str(settings.db))
+    return TokensFile(settings.tokens)
+
+
+def _no_such_token(key: str) -> InvalidInput:
+    return InvalidInput(f"no token has the id or user {key!r}; `token list` shows them")
+
+
 class TokensFile:
     """The tokens file: read, add, revoke."""
 
     def __init__(self, path: Path) -> None:
         self.path = path
+        self.where = f"tokens file {path}"
 
     def entries(self) -> list[TokenEntry]:
         """Every token in the file (none if the file does not exist)."""
@@ -59,17 +101,7 @@ class TokensFile:
 
     def add(self, user: str) -> tuple[TokenEntry, str]:
         """A new token for `user`: (its entry, the token itself, which is not stored)."""
-        if not USER_PATTERN.fullmatch(user):
-            raise InvalidInput(
-                f"user {user!r}: use 1-100 letters, digits and . _ @ - (starting with a letter or digit)"
-            )
-        token = TOKEN_PREFIX + secrets.token_urlsafe(32)
-        entry = TokenEntry(
-            id="tok_" + secrets.token_hex(4),
-            user=user,
-            sha256=token_hash(token),
-            created_at=datetime.now(UTC).isoformat(timespec="seconds"),
-        )
+        entry, token = new_token(user)
         self._write([*self.entries(), entry])
         return entry, token
 
@@ -78,9 +110,17 @@ class TokensFile:
         entries = self.entries()
         removed = [e for e in entries if key in (e.id, e.user)]
         if not removed:
-            raise InvalidInput(f"no token has the id or user {key!r}; `token list` shows them")
+            raise _no_such_token(key)
         self._write([e for e in entries if e not in removed])
         return removed
+
+    def stamp(self) -> object:
+        """The file's modification time and size (both 0 while there is no file)."""
+        try:
+            stat = self.path.stat()
+        except FileNotFoundError:
+            return (0, 0)
+        return (stat.st_mtime_ns, stat.st_size)
 
     def _write(self, entries: list[TokenEntry]) -> None:
         self.path.parent.mkdir(parents=True, exist_ok=True)
@@ -92,33 +132,68 @@ class TokensFile:
         staged.replace(self.path)
 
 
-class TokenVerifier:
-    """Turns a bearer token into its user (the MCP SDK's TokenVerifier); re-reads the file on change."""
+class DatabaseTokens:
+    """The tokens table of a PostgreSQL database, shared by every host serving it."""
 
-    def __init__(self, tokens: TokensFile) -> None:
+    # How long a server trusts what it read: a token revoked on one host is refused by all within this.
+    fresh_seconds = 2.0
+
+    def __init__(self, url: str) -> None:
+        self.url = url
+        self.where = "the job database's tokens table"
+
+    def entries(self) -> list[TokenEntry]:
+        """Every token in the database (none before its schema exists)."""
+        from mcp_server_jobs.store.postgres.tokens import read_tokens
+
+        return [TokenEntry(*row) for row in read_tokens(self.url)]
+
+    def add(self, user: str) -> tuple[TokenEntry, str]:
+        """A new token for `user`: (its entry, the token itself, which is not stored)."""
+        from mcp_server_jobs.store.postgres.tokens import insert_token
+
+        entry, token = new_token(user)
+        insert_token(self.url, (entry.id, entry.user, entry.sha256, entry.created_at))
+        return entry, token
+
+    def revoke(self, key: str) -> list[TokenEntry]:
+        """Remove the token with this id, or every token of this user; returns what was removed."""
+        from mcp_server_jobs.store.postgres.tokens import delete_tokens
+
+        removed = [TokenEntry(*row) for row in delete_tokens(self.url, key)]
+        if not removed:
+            raise _no_such_token(key)
+        return removed
+
+    def stamp(self) -> object:
+        """A new value every `fresh_seconds`: another host may have changed the table meanwhile."""
+        return int(time.monotonic() // self.fresh_seconds)
+
+
+class TokenVerifier:
+    """Turns a bearer token into its user (the MCP SDK's TokenVerifier); re-reads the tokens on change."""
+
+    def __init__(self, tokens: TokenBook) -> None:
         self.tokens = tokens
-        self._stamp: tuple[int, int] | None = None
+        self._stamp: object = None
         self._users: dict[str, str] = {}
 
     def has_tokens(self) -> bool:
-        """Whether the file holds any token now."""
-        self._reload()
+        """Whether any token is kept now."""
+        self._reload(self.tokens.stamp())
         return bool(self._users)
 
     async def verify_token(self, token: str) -> AccessToken | None:
         # Imported here: the `token` commands use this module and need none of the MCP SDK (1 s to load).
         from mcp.server.auth.provider import AccessToken
 
-        self._reload()
+        stamp = self.tokens.stamp()
+        if stamp != self._stamp:
+            # Off the event loop: reading the database's tokens waits on the network.
+            await anyio.to_thread.run_sync(self._reload, stamp)
         user = self._users.get(token_hash(token))
         return None if user is None else AccessToken(token="", client_id=user, scopes=[], subject=user)
 
-    def _reload(self) -> None:
-        try:
-            stat = self.tokens.path.stat()
-            stamp = (stat.st_mtime_ns, stat.st_size)
-        except FileNotFoundError:
-            stamp = (0, 0)
-        if stamp != self._stamp:
-            self._users = {e.sha256: e.user for e in self.tokens.entries()}
-            self._stamp = stamp
+    def _reload(self, stamp: object) -> None:
+        self._users = {e.sha256: e.user for e in self.tokens.entries()}
+        self._stamp = stamp
