@@ -37,6 +37,7 @@ from mcp import Client, StdioServerParameters
 from mcp.client.stdio import stdio_client
 
 from bench.real_model_tools import PRICE_CHANGED_URL, PRICE_UNCHANGED_URL
+from bench.report import write_section
 
 COMMAND = str(Path(sys.executable).parent / "mcp-server-jobs")
 LLM_HOME = Path.home() / ".cache" / "jobs-llm"
@@ -352,19 +353,6 @@ def render(outcomes: list[CaseResult], command: str) -> str:
     return "\n".join(lines) + "\n"
 
 
-def write_section(path: Path, section: str) -> None:
-    """Replace BENCHMARKS.md's `## Real model` section (up to the next `## `), or add it at the end."""
-    text = path.read_text(encoding="utf-8") if path.exists() else "# Benchmarks\n"
-    start = text.find(SECTION + "\n")
-    if start < 0:
-        text = text.rstrip("\n") + "\n\n" + section
-    else:
-        end = text.find("\n## ", start + 1)
-        rest = text[end + 1 :] if end >= 0 else ""
-        text = text[:start] + section + ("\n" + rest if rest else "")
-    path.write_text(text, encoding="utf-8")
-
-
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--base-url", default="http://127.0.0.1:18080/v1", help="the model's OpenAI-compatible API")
@@ -395,7 +383,7 @@ def main() -> int:
     section = render(outcomes, command)
     sys.stdout.write(section)
     if args.write:
-        write_section(args.output, section)
+        write_section(args.output, SECTION, section)
     failed = [f"{o.case.name}: {name}" for o in outcomes for name, held in o.checks if not held]
     for failure in failed:
         print(f"expectation not met: {failure}", file=sys.stderr)

@@ -11,7 +11,8 @@ from pathlib import Path
 
 import anyio
 
-from bench import http, install, scheduler, search, sessions, tokens
+from bench import http, install, scheduler, search, sessions, stores, tokens
+from bench.report import rows, section_of
 
 TARGETS = {
     ("lateness", "p50_ms"): (20.0, "≤"),
@@ -33,16 +34,7 @@ TARGETS = {
 KEPT_SECTION = "## Real model"
 
 
-def _verdict(section: str, key: str, value: float) -> str:
-    target = TARGETS.get((section, key))
-    if target is None:
-        return ""
-    limit, sign = target
-    met = value <= limit if sign == "≤" else value >= limit
-    return f"target {sign} {limit:g}: {'met' if met else 'NOT met'}"
-
-
-def render(results: dict[str, dict[str, float]], command: str) -> str:
+def render(results: dict[str, dict[str, float]], by_store: dict[str, dict[str, float]], command: str) -> str:
     lines = [
         "# Benchmarks",
         "",
@@ -64,6 +56,7 @@ def render(results: dict[str, dict[str, float]], command: str) -> str:
         "|---|---|---|---|",
     ]
     lines += _rows({k: v for k, v in results.items() if k in ("lateness", "drain", "idle")})
+    lines += ["", *stores.render(by_store, command).splitlines()]
     lines += [
         "",
         "## Retrieval (local MiniLM, real SQLite file, in-process MCP client)",
@@ -142,21 +135,13 @@ def render(results: dict[str, dict[str, float]], command: str) -> str:
 
 
 def _rows(results: dict[str, dict[str, float]]) -> list[str]:
-    return [
-        f"| {section} | {key} | {value:,.3f} | {_verdict(section, key, value)} |"
-        for section, values in results.items()
-        for key, value in values.items()
-    ]
+    return rows(results, TARGETS)
 
 
 def _kept(path: Path) -> str:
     """The sections `make bench` does not measure (`bench/real_model.py`'s), kept from the file it replaces."""
-    old = path.read_text(encoding="utf-8") if path.exists() else ""
-    start = old.find(f"\n{KEPT_SECTION}\n")
-    if start < 0:
-        return ""
-    end = old.find("\n## ", start + 1)
-    return old[start : end + 1 if end >= 0 else None]
+    kept = section_of(path.read_text(encoding="utf-8"), KEPT_SECTION) if path.exists() else ""
+    return "\n" + kept if kept else ""
 
 
 def main() -> int:
@@ -165,13 +150,14 @@ def main() -> int:
     parser.add_argument("--output", type=Path, default=Path("BENCHMARKS.md"))
     args = parser.parse_args()
     results = anyio.run(scheduler.run_all, 10.0 if args.quick else 60.0)
+    by_store = stores.run_all()
     results |= search.run_all(search.SIZES[:2] if args.quick else search.SIZES)
     results["http"] = http.run()
     results["sessions"] = sessions.run()
     results["install"] = install.measure()
     results["context"] = anyio.run(tokens.measure)
     command = "make bench" if not args.quick else "python -m bench.run --quick"
-    text = render(results, command)
+    text = render(results, by_store, command)
     sys.stdout.write(text)
     args.output.write_text(text + _kept(args.output), encoding="utf-8")
     return 0

@@ -98,8 +98,9 @@ def _as_server_user(command: list[str]) -> list[str]:
     return ["runuser", "-u", "postgres", "--", *command] if os.geteuid() == 0 else command
 
 
-def start(bin_dir: Path) -> tuple[PostgresServer, subprocess.Popen[bytes]]:
-    """initdb a temporary cluster and start its postmaster; returns once it accepts connections."""
+def start(bin_dir: Path, *, durable: bool = False) -> tuple[PostgresServer, subprocess.Popen[bytes]]:
+    """initdb a temporary cluster and start its postmaster; returns once it accepts connections. `durable`
+    keeps PostgreSQL's own defaults (a flush at each commit), as a benchmark needs; tests go without."""
     folder = Path(tempfile.mkdtemp(prefix="jobs-pg-"))
     data = folder / "data"
     if os.geteuid() == 0:
@@ -112,8 +113,9 @@ def start(bin_dir: Path) -> tuple[PostgresServer, subprocess.Popen[bytes]]:
         capture_output=True,
     )
     port = _free_port()
-    settings = ["-c", "fsync=off", "-c", "synchronous_commit=off", "-c", "full_page_writes=off",
-                "-c", "max_connections=200", "-c", f"unix_socket_directories={folder}"]  # fmt: skip
+    settings = ["-c", "max_connections=200", "-c", f"unix_socket_directories={folder}"]
+    if not durable:
+        settings += ["-c", "fsync=off", "-c", "synchronous_commit=off", "-c", "full_page_writes=off"]
     with (folder / "server.log").open("wb") as log:  # the server keeps its own copy of the descriptor
         process = subprocess.Popen(
             _as_server_user(
