@@ -67,8 +67,8 @@ class PostgresServer:
 
 
 # Every table of the store's schema but its version, children before the tables their keys refer to.
-STORE_TABLES = ("tokens", "defined_jobs", "job_changes", "job_vectors", "job_dependencies", "runs", "inbox", "deliveries",
-                "workers", "jobs")  # fmt: skip
+STORE_TABLES = ("tokens", "defined_jobs", "job_changes", "job_vectors", "job_dependencies", "runs", "inbox",
+                "deliveries", "workers", "jobs")  # fmt: skip
 
 
 def empty(url: str) -> None:
