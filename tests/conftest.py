@@ -57,6 +57,20 @@ def reporter(config: pytest.Config) -> Callable[[str], None]:
     return config.stash.setdefault(_REPORTS, []).append
 
 
+def pytest_sessionfinish(session: pytest.Session) -> None:
+    """Under pytest-xdist, a worker hands its lines to the controller, which prints them."""
+    workeroutput = getattr(session.config, "workeroutput", None)
+    if workeroutput is not None:
+        workeroutput["reports"] = session.config.stash.get(_REPORTS, [])
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_testnodedown(node: Any, error: object) -> None:
+    """The controller's side of the above (a pytest-xdist hook, called as each worker ends)."""
+    reports = getattr(node, "workeroutput", {}).get("reports", [])
+    node.config.stash.setdefault(_REPORTS, []).extend(reports)
+
+
 def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter, config: pytest.Config) -> None:
     for line in config.stash.get(_REPORTS, []):
         terminalreporter.write_line(line)

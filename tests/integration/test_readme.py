@@ -21,7 +21,7 @@ from tests.conftest import ConnectFn, ok
 ROOT = Path(__file__).parents[2]
 README = (ROOT / "README.md").read_text(encoding="utf-8")
 # Commands of other tools that the README shows; their flags are theirs.
-OTHER_COMMANDS = ("claude", "npx", "caddy", "sqlite3", "make", "uvx", "code", "pip")
+OTHER_COMMANDS = ("claude", "npx", "caddy", "sqlite3", "make", "uvx", "code", "pip", "python")
 
 
 def blocks(language: str) -> list[str]:
@@ -77,7 +77,15 @@ def test_every_command_and_flag_in_the_readme_exists() -> None:
     invocations = our_invocations()
     shown = {path for path, _ in invocations}
     # Each command of the CLI is shown at least once.
-    assert {("serve",), ("doctor",), ("inbox",), ("token", "add"), ("jobs", "run"), ("jobs", "show")} <= shown
+    assert {
+        ("serve",),
+        ("doctor",),
+        ("inbox",),
+        ("token", "add"),
+        ("jobs", "run"),
+        ("jobs", "show"),
+        ("migrate",),
+    } <= shown
     for path, flags in invocations:
         # The bare name is the command itself ("the full path of `mcp-server-jobs`").
         assert path or not flags, f"`mcp-server-jobs` needs a command before the flags {flags}"
