@@ -28,6 +28,7 @@ from mcp_server_jobs.scheduler.backends.sampling import SamplingBackend
 from mcp_server_jobs.scheduler.engine import Scheduler
 from mcp_server_jobs.server import prompts, tools
 from mcp_server_jobs.server.events import UserEventBus
+from mcp_server_jobs.server.page import add_browser_page, apps_extension
 from mcp_server_jobs.server.retrieval import Retrieval
 from mcp_server_jobs.server.service import JobService
 from mcp_server_jobs.server.tokens import TokenVerifier, token_book
@@ -168,9 +169,11 @@ def build_server(settings: Settings, *, clock: Clock | None = None) -> MCPServer
         version=__version__,
         lifespan=lifespan,
         subscriptions=bus,
+        extensions=[apps_extension()],
         **_bearer_auth(settings),
     )
     tools.register(server)
+    add_browser_page(server)
     prompts.register(server)
     for backend in backends:
         if isinstance(backend, SamplingBackend):

@@ -187,3 +187,8 @@ class InboxMarkReadRequest(Request):
         Annotated[list[Annotated[str, Field(min_length=1, max_length=64)]], BeforeValidator(words_list)] | None
     ) = Field(default=None, max_length=200, description="Ids of the messages to mark read.")
     all: bool = Field(default=False, description="Mark every unread message read instead.")
+
+
+class OverviewRequest(Request):
+    # No arguments (a docstring would be published as the schema's description): the page is fixed.
+    pass

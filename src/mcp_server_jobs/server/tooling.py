@@ -58,8 +58,9 @@ def add_model_tool(
     description: str,
     annotations: ToolAnnotations,
     guard: RefuseUnknownArguments,
+    meta: dict[str, Any] | None = None,
 ) -> None:
-    """Publish `handler` as tool `name`, its arguments being the fields of `request_model`.
+    """Publish `handler` as tool `name`, its arguments being the fields of `request_model` (`meta`: its `_meta`).
 
     A `JobsError` becomes a tool error whose text the model reads; other exceptions stay masked.
     """
@@ -84,7 +85,7 @@ def add_model_tool(
     returns = typing.get_type_hints(handler)["return"]
     tool.__signature__ = inspect.Signature([context, *fields], return_annotation=returns)  # type: ignore[attr-defined]
     tool.__name__ = name
-    server.add_tool(tool, name=name, description=description, annotations=annotations)
+    server.add_tool(tool, name=name, description=description, annotations=annotations, meta=meta)
     # The SDK publishes the signature's schema, which says "anything" for every argument; publish the
     # request model's own (MCPServer has no public way to give a tool its input schema).
     registered = server._tool_manager.get_tool(name)  # pyright: ignore[reportPrivateUsage]

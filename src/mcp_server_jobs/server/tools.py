@@ -15,6 +15,8 @@ from mcp_server_jobs.config import Settings
 from mcp_server_jobs.errors import JobNotFound, JobsError
 from mcp_server_jobs.models import RunOutcome
 from mcp_server_jobs.scheduler.engine import RunStart, Scheduler
+from mcp_server_jobs.server.overview import Overview, overview
+from mcp_server_jobs.server.page import OVERVIEW_URI
 from mcp_server_jobs.server.requests import (
     InboxListRequest,
     InboxMarkReadRequest,
@@ -24,6 +26,7 @@ from mcp_server_jobs.server.requests import (
     JobStatusRequest,
     JobUpdateRequest,
     KeywordSearchRequest,
+    OverviewRequest,
     SemanticSearchRequest,
 )
 from mcp_server_jobs.server.service import JobService
@@ -160,6 +163,12 @@ async def inbox_mark_read(ctx: Context, request: InboxMarkReadRequest) -> Marked
     return MarkedRead(marked=marked, unread_count=unread)
 
 
+async def jobs_overview(ctx: Context, request: OverviewRequest) -> Overview:
+    app = state(ctx)
+    tz = zone(app.settings.timezone)
+    return await overview(app.service, current_user(ctx), tz, jobs=50, runs=5, messages=20)
+
+
 READ = ToolAnnotations(read_only_hint=True, idempotent_hint=True, open_world_hint=False)
 WRITE = ToolAnnotations(read_only_hint=False, destructive_hint=False, idempotent_hint=False, open_world_hint=False)
 IDEMPOTENT = ToolAnnotations(read_only_hint=False, destructive_hint=False, idempotent_hint=True, open_world_hint=False)
@@ -190,7 +199,7 @@ TOOLS: list[tuple[str, Any, Any, ToolAnnotations, str]] = [
         SemanticSearchRequest,
         job_retrieval_semantic,
         READ,
-        "Find the user's jobs by what they are about, in the user's words, even with none of the job's words "
+        "Find the user's jobs by what they are about, even in none of the job's words "
         "('that thing about chasing unpaid bills'). Each result says whether meaning or words matched.",
     ),
     (
@@ -214,16 +223,14 @@ TOOLS: list[tuple[str, Any, Any, ToolAnnotations, str]] = [
         job_update,
         IDEMPOTENT,
         "Change a job's fields (those given, as in job_create) and/or its status. The next run is recomputed; an "
-        "interval keeps its rhythm (a new `every` counts from the latest occurrence). To pause or cancel, use "
-        "job_pause or job_cancel.",
+        "interval keeps its rhythm. To pause or cancel, use job_pause or job_cancel.",
     ),
     (
         "job_pause",
         JobStatusRequest,
         job_pause,
         IDEMPOTENT,
-        "Pause a job until job_update sets status ACTIVE; it then goes on from now, without a burst of missed "
-        "runs. A run in progress finishes first.",
+        "Pause a job until job_update sets status ACTIVE; it then goes on from now, with no burst of missed runs.",
     ),
     (
         "job_cancel",
@@ -237,16 +244,16 @@ TOOLS: list[tuple[str, Any, Any, ToolAnnotations, str]] = [
         JobRunNowRequest,
         job_run_now,
         WRITE,
-        "Run an ACTIVE or PAUSED job once now, outside its schedule (which stays as it is; a ONE_OFF that "
-        "succeeds is done). Returns at once; job_retrieval_by_id shows the run's outcome when it ends.",
+        "Run an ACTIVE or PAUSED job once now, outside its schedule (which stays). Returns at once; "
+        "job_retrieval_by_id shows the outcome.",
     ),
     (
         "inbox_list",
         InboxListRequest,
         inbox_list,
         READ,
-        "The user's inbox: reports from their jobs, newest first. Check it at the start of a conversation and tell "
-        "the user what arrived.",
+        "The user's inbox: reports from their jobs, newest first. Check it when a chat starts; tell the user what "
+        "arrived.",
     ),
     (
         "inbox_mark_read",
@@ -265,6 +272,12 @@ def register(server: MCPServer[Any]) -> None:
         add_model_tool(
             server, request_model, handler, name=name, description=description, annotations=hints, guard=guard
         )
+    # Clients that render MCP Apps show this tool's answer as the jobs page; others read its JSON.
+    add_model_tool(
+        server, OverviewRequest, jobs_overview, name="jobs_overview", annotations=READ, guard=guard,
+        description="Show the user's jobs page: a timeline of next runs, run history, inbox, buttons.",
+        meta={"ui": {"resourceUri": OVERVIEW_URI}},
+    )  # fmt: skip
     server.middleware.append(guard)
 
     @server.resource(

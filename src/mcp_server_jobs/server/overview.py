@@ -1,0 +1,114 @@
+"""The jobs page's data: every job the user sees with its next runs and latest runs, and the inbox.
+
+One answer feeds the MCP App (`ui://jobs/overview`), the browser page at /ui, and, as JSON text, any client
+that shows no UI. Runs carry what a person scans for: outcome, lateness, duration, tokens and tool calls.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from pydantic import BaseModel, Field
+
+from mcp_server_jobs.lifecycle import LIVE
+from mcp_server_jobs.models import Job, JobStatus, JobType, Run, RunOutcome
+from mcp_server_jobs.server.service import JobService
+from mcp_server_jobs.server.views import MessageView, message_view
+from mcp_server_jobs.store import JobFilter
+from mcp_server_jobs.times import format_local
+
+_TEXT_CHARS = 300  # of a run's summary or error, and of a message's body: the page links to the rest
+
+
+class OverviewRun(BaseModel):
+    """A run as the page lists it."""
+
+    id: str
+    outcome: RunOutcome
+    trigger: str
+    scheduled_for: str | None
+    started_at: str | None
+    lateness_seconds: float | None = Field(description="How long after its scheduled time the run started.")
+    duration_seconds: float | None
+    tokens: int | None = Field(description="Input and output tokens the agent used, if its backend counts them.")
+    tool_calls: int | None
+    summary: str | None = Field(description=f"The run's summary or error (first {_TEXT_CHARS} characters).")
+
+
+class OverviewJob(BaseModel):
+    """A job with its next runs and its latest runs, newest first."""
+
+    id: str
+    title: str
+    job_type: JobType
+    status: JobStatus
+    status_reason: str | None
+    schedule_text: str
+    timezone: str
+    next_runs: list[str] = Field(description="The next (up to) 3 run times, ISO 8601 in the job's timezone.")
+    runs: list[OverviewRun]
+
+
+class Overview(BaseModel):
+    """The user's jobs page: jobs (live first, then ended, newest first), the inbox, and when it was read."""
+
+    now: str
+    jobs: list[OverviewJob]
+    inbox: list[MessageView] = Field(description="The latest messages, newest first, read and unread.")
+    unread_count: int
+
+
+def _number(usage: dict[str, Any] | None, *keys: str) -> int | None:
+    values = [usage.get(key) for key in keys] if usage else []
+    numbers = [value for value in values if isinstance(value, int)]
+    return sum(numbers) if numbers else None
+
+
+def _run(run: Run, tz: ZoneInfo) -> OverviewRun:
+    lateness = duration = None
+    if run.started_at and run.scheduled_for:
+        lateness = round((run.started_at - run.scheduled_for).total_seconds(), 3)
+    if run.started_at and run.finished_at:
+        duration = round((run.finished_at - run.started_at).total_seconds(), 3)
+    text = run.error if run.outcome is RunOutcome.FAILED and run.error else run.summary
+    return OverviewRun(
+        id=run.id,
+        outcome=run.outcome,
+        trigger=run.trigger.value,
+        scheduled_for=None if run.scheduled_for is None else format_local(run.scheduled_for, tz),
+        started_at=None if run.started_at is None else format_local(run.started_at, tz),
+        lateness_seconds=lateness,
+        duration_seconds=duration,
+        tokens=_number(run.usage, "input_tokens", "output_tokens"),
+        tool_calls=_number(run.usage, "tool_calls"),
+        summary=text[:_TEXT_CHARS] if text else None,
+    )
+
+
+def _job(job: Job, runs: list[Run]) -> OverviewJob:
+    tz = job.schedule.tz
+    upcoming = job.schedule.upcoming(job.next_run_at, 3, job.run_count)
+    return OverviewJob(
+        id=job.id,
+        title=job.title,
+        job_type=job.job_type,
+        status=job.status,
+        status_reason=job.status_reason,
+        schedule_text=job.schedule.describe(),
+        timezone=job.schedule.timezone,
+        next_runs=[format_local(when, tz) for when in upcoming],
+        runs=[_run(run, tz) for run in runs],
+    )
+
+
+async def overview(service: JobService, user_id: str, tz: ZoneInfo, *, jobs: int, runs: int, messages: int) -> Overview:
+    """The page's data for `user_id`: up to `jobs` jobs with `runs` runs each, and `messages` messages."""
+    now = service.clock.now()
+    found = await service.store.list_jobs(user_id, JobFilter(), jobs)
+    found.sort(key=lambda job: job.status not in LIVE)  # stable: newest first within each group
+    listed = [_job(job, await service.store.list_runs(job.id, runs)) for job in found]
+    inbox, unread = await service.inbox(user_id, False, messages)
+    return Overview(
+        now=format_local(now, tz), jobs=listed, inbox=[message_view(m, tz) for m in inbox], unread_count=unread
+    )
