@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 HOST ?= 127.0.0.1
 PORT ?= 7803
 
-.PHONY: run test check lint typecheck pytest bench install dev clean
+.PHONY: run test check lint typecheck pytest bench bundle install dev clean
 
 # Installs are redone only when pyproject.toml changes (the stamp files remember).
 $(BIN)/python:
@@ -34,8 +34,8 @@ run: $(VENV)/.installed
 	$(BIN)/mcp-server-jobs serve --transport http --host $(HOST) --port $(PORT)
 
 lint: $(VENV)/.installed-dev
-	$(BIN)/ruff check src tests bench
-	$(BIN)/ruff format --check src tests bench
+	$(BIN)/ruff check src tests bench distribution
+	$(BIN)/ruff format --check src tests bench distribution
 
 typecheck: $(VENV)/.installed-dev
 	$(BIN)/mypy
@@ -44,6 +44,10 @@ pytest: $(VENV)/.installed-dev
 	$(BIN)/pytest -q -n 2
 
 check: lint typecheck
+
+# The Claude Desktop bundle: dist/mcp-server-jobs-VERSION.mcpb (distribution/bundle.py).
+bundle: $(VENV)/.installed
+	$(BIN)/python distribution/bundle.py
 
 # Benchmarks are not tests: they measure, and write BENCHMARKS.md.
 bench: $(VENV)/.installed-dev
