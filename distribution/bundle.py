@@ -26,7 +26,7 @@ USER_CONFIG: dict[str, dict[str, Any]] = {
         "type": "string",
         "title": "Model",
         "description": "The model that carries out the jobs, as provider:name, e.g. anthropic:claude-sonnet-4-5 or "
-        "openai:gpt-5-mini. Leave it empty to have Claude itself run them, when it is connected.",
+        "openai:gpt-5-mini. Without one, due jobs wait until it is set.",
         "required": False,
         "default": "",
     },
