@@ -89,7 +89,8 @@ def arguments_for(tool: Tool) -> st.SearchStrategy[Any]:
     """
     properties = list(tool.input_schema.get("properties", {}))
     schema = from_schema(tool.input_schema)
-    mutated = st.dictionaries(st.sampled_from(properties) | st.text(max_size=12), JSON, max_size=6)
+    names = (st.sampled_from(properties) | st.text(max_size=12)) if properties else st.text(max_size=12)
+    mutated = st.dictionaries(names, JSON, max_size=6)
     huge = st.builds(lambda: "x" * 200_000)  # built per draw, so hypothesis never prints it
     oversized = st.fixed_dictionaries(dict.fromkeys(properties[:2], huge))
     return st.one_of(schema, mutated, oversized)

@@ -31,6 +31,7 @@ TOOLS = {
     "job_run_now",
     "inbox_list",
     "inbox_mark_read",
+    "jobs_overview",
 }
 MONDAY_REMINDER = {
     "title": "Pending invoices reminder",

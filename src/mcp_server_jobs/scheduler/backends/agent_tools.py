@@ -16,7 +16,7 @@ from mcp_server_jobs.errors import AgentError
 # The tools of this server: a job's agent never gets them, whatever the agent-servers file lists.
 JOB_TOOLS = frozenset(
     {"job_create", "job_update", "job_pause", "job_cancel", "job_run_now", "job_retrieval_semantic",
-     "job_retrieval_by_id", "job_retrieval_by_keywords", "inbox_list", "inbox_mark_read"}
+     "job_retrieval_by_id", "job_retrieval_by_keywords", "inbox_list", "inbox_mark_read", "jobs_overview"}
 )  # fmt: skip
 
 
