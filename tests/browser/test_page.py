@@ -97,6 +97,10 @@ async def test_the_browser_page_shows_the_timeline_and_its_buttons_change_jobs(
                     await anyio.sleep(0.1)
             await page.screenshot(path=tmp_path / "jobs-page.png", full_page=True)
             inbox = ok(await client.call_tool("inbox_list", {"unread_only": False}))
+            newest = inbox["results"][0]["id"]
+            await page.locator(f"[data-message-id={newest}] button[data-action='mark read']").click()
+            await page.locator(f"[data-message-id={newest}]:not(.unread)").wait_for()
+            unread = ok(await client.call_tool("inbox_list", {"unread_only": True}))
 
     assert answer.status_code == 200
     assert "script-src 'sha256-" in answer.headers["content-security-policy"]
@@ -105,6 +109,8 @@ async def test_the_browser_page_shows_the_timeline_and_its_buttons_change_jobs(
     assert len(shown_runs) == 3
     assert paused["status"] == "PAUSED"
     assert len(inbox["results"]) == before + 1
+    assert newest not in [message["id"] for message in unread["results"]]
+    assert unread["unread_count"] == len(inbox["results"]) - 1
     assert (tmp_path / "jobs-page.png").stat().st_size > 10_000
     assert refused == ["Failed to load resource: the server responded with a status of 401 (Unauthorized)"]
     assert errors == [], errors
@@ -169,6 +175,14 @@ async def test_the_app_in_a_host_renders_the_tool_result_and_calls_tools_through
         await app.locator(f".job[data-job-id={weekly['id']}][data-status=PAUSED]").wait_for()
         ticks = app.locator(".tick")
         await page.screenshot(path=tmp_path / "jobs-app.png")
+        await app.locator(f".job[data-job-id={weekly['id']}] button[data-action=resume]").click()
+        resumed = await poll_job(client, weekly["id"], lambda j: j["status"] == "ACTIVE")
+        cancel = app.locator(f".job[data-job-id={weekly['id']}] button[data-action=cancel]")
+        await cancel.click()  # once: it asks again, and nothing is sent
+        asked = await cancel.inner_text()
+        still = ok(await client.call_tool("job_retrieval_by_id", {"job_id": weekly["id"]}))
+        await cancel.click()
+        cancelled = await poll_job(client, weekly["id"], lambda j: j["status"] == "CANCELLED")
         host_log = await page.evaluate("window.hostLog")
 
     assert tool.meta == {"ui": {"resourceUri": OVERVIEW_URI}}
@@ -178,5 +192,10 @@ async def test_the_app_in_a_host_renders_the_tool_result_and_calls_tools_through
     assert relayed[0] == "jobs_overview"
     assert "job_pause" in relayed
     assert paused["status"] == "PAUSED"
+    assert resumed["status"] == "ACTIVE"
+    assert asked == "Really cancel?"
+    assert still["status"] == "ACTIVE"
+    assert cancelled["status"] == "CANCELLED"
+    assert relayed.count("job_cancel") == 1
     assert await ticks.count() >= 3
     assert errors == [], errors

@@ -107,7 +107,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def token_command(settings: Settings, args: argparse.Namespace) -> int:
-    """`token add|list|revoke`: change or show the tokens file."""
+    """`token add|list|revoke`: change or show the tokens (the file, or the PostgreSQL database's)."""
     from mcp_server_jobs.server.tokens import token_book
 
     tokens = token_book(settings)
