@@ -105,8 +105,11 @@ def _job(job: Job, runs: list[Run]) -> OverviewJob:
 async def overview(service: JobService, user_id: str, tz: ZoneInfo, *, jobs: int, runs: int, messages: int) -> Overview:
     """The page's data for `user_id`: up to `jobs` jobs with `runs` runs each, and `messages` messages."""
     now = service.clock.now()
-    found = await service.store.list_jobs(user_id, JobFilter(), jobs)
-    found.sort(key=lambda job: job.status not in LIVE)  # stable: newest first within each group
+    # Live jobs first, then the ended ones in what room is left: many finished jobs never hide a live one.
+    found = await service.store.list_jobs(user_id, JobFilter(statuses=sorted(LIVE)), jobs)
+    if len(found) < jobs:
+        ended = JobFilter(statuses=sorted(set(JobStatus) - LIVE - {JobStatus.ARCHIVED}))
+        found += await service.store.list_jobs(user_id, ended, jobs - len(found))
     listed = [_job(job, await service.store.list_runs(job.id, runs)) for job in found]
     inbox, unread = await service.inbox(user_id, False, messages)
     return Overview(
