@@ -71,6 +71,8 @@ async def test_the_browser_page_shows_the_timeline_and_its_buttons_change_jobs(
             answer = await http.get(f"http://127.0.0.1:{port}/ui")
             page = await browser.new_page()
             errors = errors_of(page)
+            requested: list[str] = []
+            page.on("request", lambda request: requested.append(request.url))
             await page.goto(f"http://127.0.0.1:{port}/ui")
             # No token yet: /mcp answers 401 and the page asks for one.
             await page.locator("#signin").wait_for(state="visible")
@@ -113,6 +115,8 @@ async def test_the_browser_page_shows_the_timeline_and_its_buttons_change_jobs(
     assert unread["unread_count"] == len(inbox["results"]) - 1
     assert (tmp_path / "jobs-page.png").stat().st_size > 10_000
     assert refused == ["Failed to load resource: the server responded with a status of 401 (Unauthorized)"]
+    # Nothing but the page and its server's /mcp: no script, style, font or image from anywhere else.
+    assert set(requested) == {f"http://127.0.0.1:{port}/ui", f"http://127.0.0.1:{port}/mcp"}
     assert errors == [], errors
 
 
@@ -161,6 +165,8 @@ async def test_the_app_in_a_host_renders_the_tool_result_and_calls_tools_through
 
         page = await browser.new_page()
         errors = errors_of(page)
+        requested: list[str] = []
+        page.on("request", lambda request: requested.append(request.url))
         await page.expose_function("hostCallTool", host_call_tool)
         await page.set_content(HOST_PAGE)
         await page.evaluate(
@@ -197,5 +203,6 @@ async def test_the_app_in_a_host_renders_the_tool_result_and_calls_tools_through
     assert still["status"] == "ACTIVE"
     assert cancelled["status"] == "CANCELLED"
     assert relayed.count("job_cancel") == 1
+    assert requested == []  # the app asked the network for nothing: every call went through the host
     assert await ticks.count() >= 3
     assert errors == [], errors
