@@ -28,6 +28,7 @@ run: $(VENV)/.installed
 	@echo ""
 	@echo "  MCP Inspector:  npx @modelcontextprotocol/inspector --cli http://$(HOST):$(PORT)/mcp --transport http --method tools/list"
 	@echo "  Claude Code:    claude mcp add --transport http jobs-http http://$(HOST):$(PORT)/mcp"
+	@echo "  Jobs page:      http://$(HOST):$(PORT)/ui in a browser"
 	@echo "  Claude Desktop: add to claude_desktop_config.json (stdio, see mcp.json):"
 	@echo '    {"mcpServers": {"jobs": {"type": "stdio", "command": "$(CURDIR)/$(BIN)/mcp-server-jobs", "args": ["serve"]}}}'
 	@echo ""
