@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import shutil
 from collections.abc import AsyncIterator
-from pathlib import Path
 
 import pytest
 from playwright.async_api import Browser, async_playwright
@@ -22,7 +21,7 @@ def chromium_path() -> str | None:
 
 
 @pytest.fixture
-async def browser(tmp_path: Path) -> AsyncIterator[Browser]:
+async def browser() -> AsyncIterator[Browser]:
     """A fresh headless Chromium with an empty profile."""
     executable = chromium_path()
     if executable is None:
