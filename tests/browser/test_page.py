@@ -128,7 +128,7 @@ const frame = document.getElementById("app");
 window.hostLog = [];
 window.addEventListener("message", async (event) => {
   const message = event.data;
-  window.hostLog.push(message.method || "response");
+  window.hostLog.push(message.method || `answer ${message.id}: ${message.error ? "error" : "ok"}`);
   const reply = (result) => frame.contentWindow.postMessage({jsonrpc: "2.0", id: message.id, result}, "*");
   if (message.method === "ui/initialize") {
     reply({protocolVersion: "2026-01-26", hostInfo: {name: "test-host", version: "1"},
@@ -138,6 +138,8 @@ window.addEventListener("message", async (event) => {
     const send = (method, params) => frame.contentWindow.postMessage({jsonrpc: "2.0", method, params}, "*");
     send("ui/notifications/tool-input", {arguments: {}});
     send("ui/notifications/tool-result", window.toolResult);
+    frame.contentWindow.postMessage({jsonrpc: "2.0", id: "h1", method: "ping", params: {}}, "*");
+    frame.contentWindow.postMessage({jsonrpc: "2.0", id: "h2", method: "sampling/createMessage", params: {}}, "*");
   } else if (message.method === "tools/call") {
     reply(JSON.parse(await window.hostCallTool(JSON.stringify(message.params))));
   }
@@ -195,6 +197,8 @@ async def test_the_app_in_a_host_renders_the_tool_result_and_calls_tools_through
     assert content.mime_type == "text/html;profile=mcp-app"
     assert "https://" not in getattr(content, "text", "").split("<script>")[0]  # nothing fetched from elsewhere
     assert host_log[:2] == ["ui/initialize", "ui/notifications/initialized"]
+    # The host's own requests are answered: a ping, and one the page does not handle, refused.
+    assert {"answer h1: ok", "answer h2: error"} <= set(host_log)
     assert relayed[0] == "jobs_overview"
     assert "job_pause" in relayed
     assert paused["status"] == "PAUSED"
