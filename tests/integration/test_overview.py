@@ -3,7 +3,6 @@ duration, tokens and tool calls, the inbox read and unread; the same answer as J
 
 from __future__ import annotations
 
-import json
 from datetime import timedelta
 from pathlib import Path
 
@@ -58,13 +57,18 @@ async def test_live_jobs_come_first_and_runs_say_what_they_cost(db_path: Path, c
     assert page.unread_count == 1
 
 
-async def test_without_a_ui_the_answer_is_its_json(connect: ConnectFn) -> None:
+async def test_without_a_ui_the_answer_is_a_few_lines_of_text(connect: ConnectFn) -> None:
+    """The text is what a model reads on every later turn: the jobs and messages in a line each, not the page."""
     async with connect() as client:
-        ok(await client.call_tool("job_create", {"title": "Ping", "description": "Say hi.", "job_type": "ONE_OFF",
-                                                 "schedule": "in 1 hour"}))  # fmt: skip
+        job = ok(await client.call_tool("job_create", {"title": "Ping", "description": "Say hi.",
+                                                       "job_type": "ONE_OFF", "schedule": "in 1 hour"}))  # fmt: skip
         result = await client.call_tool("jobs_overview", {})
         refused = await client.call_tool("jobs_overview", {"limit": 3})
     text = result.content[0].text  # type: ignore[union-attr]
-    assert json.loads(text) == result.structured_content
-    assert [job["title"] for job in json.loads(text)["jobs"]] == ["Ping"]
+    assert result.structured_content is not None
+    assert [j["title"] for j in result.structured_content["jobs"]] == ["Ping"]
+    assert text.splitlines() == [
+        "1 jobs (1 live); 0 unread of the 0 latest messages. Clients with MCP Apps show this as the jobs page.",
+        f"- Ping ({job['id']}) ACTIVE, {job['schedule_text']}; next {job['next_runs'][0]}",
+    ]
     assert refused.is_error

@@ -18,7 +18,8 @@ from mcp_server_jobs.server.views import MessageView, message_view
 from mcp_server_jobs.store import JobFilter
 from mcp_server_jobs.times import format_local
 
-_TEXT_CHARS = 300  # of a run's summary or error, and of a message's body: the page links to the rest
+_TEXT_CHARS = 300  # of a run's summary or error: job_retrieval_by_id has the rest
+_LINE_CHARS = 120  # of a summary or a message in the text answer
 
 
 class OverviewRun(BaseModel):
@@ -57,6 +58,26 @@ class Overview(BaseModel):
     jobs: list[OverviewJob]
     inbox: list[MessageView] = Field(description="The latest messages, newest first, read and unread.")
     unread_count: int
+
+    def as_text(self) -> str:
+        """The page in a few lines, for the model and for clients that show no UI (the whole is structured)."""
+        live = sum(job.status in LIVE for job in self.jobs)
+        lines = [f"{len(self.jobs)} jobs ({live} live); {self.unread_count} unread of the {len(self.inbox)} "
+                 "latest messages. Clients with MCP Apps show this as the jobs page."]  # fmt: skip
+        for job in self.jobs:
+            line = f"- {job.title} ({job.id}) {job.status}, {job.schedule_text}"
+            if job.next_runs:
+                line += f"; next {job.next_runs[0]}"
+            if job.runs:
+                last = job.runs[0]
+                line += f"; last run {last.outcome}" + (f": {last.summary[:_LINE_CHARS]}" if last.summary else "")
+            lines.append(line)
+        if self.inbox:
+            lines.append("Inbox, newest first:")
+        for message in self.inbox:
+            state = "read" if message.read_at else "unread"
+            lines.append(f"- [{state}] {message.title} ({message.created_at}): {message.body[:_LINE_CHARS]}")
+        return "\n".join(lines)
 
 
 def _number(usage: dict[str, Any] | None, *keys: str) -> int | None:

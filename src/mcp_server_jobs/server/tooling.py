@@ -97,11 +97,13 @@ def add_model_tool(
 
 
 def _result(answer: Any) -> Any:
-    """A model's answer as structured content, with the same JSON (compact, not indented) as its text."""
+    """A model's answer as structured content, with the same JSON (compact, not indented) as its text, or the
+    answer's own `as_text()` where it has one (an answer meant to be looked at rather than read whole)."""
     if not isinstance(answer, BaseModel):
         return answer
     data = answer.model_dump(mode="json", by_alias=True)
-    text = json.dumps(data, ensure_ascii=False, separators=(",", ":"))
+    as_text = getattr(answer, "as_text", None)
+    text = as_text() if callable(as_text) else json.dumps(data, ensure_ascii=False, separators=(",", ":"))
     return CallToolResult(content=[TextContent(type="text", text=text)], structured_content=data)
 
 
