@@ -3,11 +3,13 @@ and a PostgreSQL server carrying on from there; a target that holds jobs is refu
 
 from __future__ import annotations
 
+import sqlite3
 import subprocess
 from datetime import timedelta
 from pathlib import Path
 
 import numpy as np
+import psycopg
 import pytest
 
 from mcp_server_jobs.clock import FakeClock
@@ -127,8 +129,15 @@ async def test_a_target_that_holds_jobs_is_refused_and_left_as_it_was(
 def test_migrate_goes_from_a_sqlite_file_to_a_postgresql_url(tmp_path: Path, pg_url: str) -> None:
     backwards = migrate(str(tmp_path / "jobs.db"), "--db", pg_url)
     missing = migrate(pg_url, "--db", str(tmp_path / "absent.db"))
+    with sqlite3.connect(tmp_path / "other.db") as other:
+        other.execute("CREATE TABLE notes (text TEXT)")
+    foreign = migrate(pg_url, "--db", str(tmp_path / "other.db"))
 
     assert backwards.returncode == 2
     assert "migrate copies a SQLite file" in backwards.stderr
     assert missing.returncode == 2
     assert f"no SQLite database at {tmp_path / 'absent.db'}" in missing.stderr
+    assert foreign.returncode == 2
+    assert "is not a jobs database" in foreign.stderr
+    with psycopg.connect(pg_url) as conn:  # nothing was created in the target either
+        assert conn.execute("SELECT to_regclass('jobs')").fetchone() == (None,)

@@ -54,8 +54,11 @@ def copy_sqlite(source: Path, url: str, tokens: Sequence[TokenRow] = ()) -> list
                 closing(sqlite3.connect(snapshot)) as copy,
             ):
                 original.backup(copy)
+                version = copy.execute("PRAGMA user_version").fetchone()[0]
         except sqlite3.Error as exc:
             raise StoreError(f"cannot read the SQLite database {source}: {exc}. {_NOTHING}") from exc
+        if not version:  # a SQLite file, but not one of ours: opening it would only give it an empty schema
+            raise StoreError(f"{source} is not a jobs database (it has no jobs schema). {_NOTHING}")
         return anyio.run(_copy_snapshot, snapshot, url, tokens)
 
 
