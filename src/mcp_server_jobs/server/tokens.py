@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import logging
 import os
 import re
 import secrets
@@ -25,7 +26,9 @@ if TYPE_CHECKING:
     from mcp.server.auth.provider import AccessToken
 
 from mcp_server_jobs.config import Settings, is_postgres
-from mcp_server_jobs.errors import InvalidInput
+from mcp_server_jobs.errors import InvalidInput, JobsError
+
+log = logging.getLogger(__name__)
 
 TOKEN_PREFIX = "mjt_"
 USER_PATTERN = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.@-]{0,99}")
@@ -189,8 +192,14 @@ class TokenVerifier:
 
         stamp = self.tokens.stamp()
         if stamp != self._stamp:
-            # Off the event loop: reading the database's tokens waits on the network.
-            await anyio.to_thread.run_sync(self._reload, stamp)
+            try:
+                # Off the event loop: reading the database's tokens waits on the network.
+                await anyio.to_thread.run_sync(self._reload, stamp)
+            except JobsError as exc:
+                # A database out of reach or a file half-written: the tokens last read stay in force until
+                # the next look, rather than every request failing meanwhile.
+                self._stamp = stamp
+                log.warning("bearer tokens could not be read again (%s); the ones read before still apply", exc)
         user = self._users.get(token_hash(token))
         return None if user is None else AccessToken(token="", client_id=user, scopes=[], subject=user)
 
