@@ -14,7 +14,7 @@ from pydantic import BaseModel, Field
 from mcp_server_jobs.lifecycle import LIVE
 from mcp_server_jobs.models import Job, JobStatus, JobType, Run, RunOutcome
 from mcp_server_jobs.server.service import JobService
-from mcp_server_jobs.server.views import MessageView, message_view
+from mcp_server_jobs.server.views import MessageView, lateness_seconds, local_time, message_view
 from mcp_server_jobs.store import JobFilter
 from mcp_server_jobs.times import format_local
 
@@ -87,9 +87,7 @@ def _number(usage: dict[str, Any] | None, *keys: str) -> int | None:
 
 
 def _run(run: Run, tz: ZoneInfo) -> OverviewRun:
-    lateness = duration = None
-    if run.started_at and run.scheduled_for:
-        lateness = round((run.started_at - run.scheduled_for).total_seconds(), 3)
+    duration = None
     if run.started_at and run.finished_at:
         duration = round((run.finished_at - run.started_at).total_seconds(), 3)
     text = run.error if run.outcome is RunOutcome.FAILED and run.error else run.summary
@@ -97,9 +95,9 @@ def _run(run: Run, tz: ZoneInfo) -> OverviewRun:
         id=run.id,
         outcome=run.outcome,
         trigger=run.trigger.value,
-        scheduled_for=None if run.scheduled_for is None else format_local(run.scheduled_for, tz),
-        started_at=None if run.started_at is None else format_local(run.started_at, tz),
-        lateness_seconds=lateness,
+        scheduled_for=local_time(run.scheduled_for, tz),
+        started_at=local_time(run.started_at, tz),
+        lateness_seconds=lateness_seconds(run),
         duration_seconds=duration,
         tokens=_number(run.usage, "input_tokens", "output_tokens"),
         tool_calls=_number(run.usage, "tool_calls"),

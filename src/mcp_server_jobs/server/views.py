@@ -192,19 +192,27 @@ class MarkedRead(BaseModel):
     unread_count: int
 
 
-def _local(when: datetime | None, tz: ZoneInfo) -> str | None:
+def local_time(when: datetime | None, tz: ZoneInfo) -> str | None:
+    """`when` as ISO 8601 in `tz` (see times.format_local), or None."""
     return None if when is None else format_local(when, tz)
+
+
+def lateness_seconds(run: Run) -> float | None:
+    """How long after its scheduled time the run started, to the millisecond (None if either is unknown)."""
+    if run.started_at and run.scheduled_for:
+        return round((run.started_at - run.scheduled_for).total_seconds(), 3)
+    return None
 
 
 def schedule_view(schedule: Schedule) -> ScheduleView:
     """The schedule with its instants in its own timezone."""
     tz = schedule.tz
     return ScheduleView(
-        run_at=_local(schedule.run_at, tz),
+        run_at=local_time(schedule.run_at, tz),
         cron=schedule.cron,
         every=seconds_text(schedule.every_seconds),
         timezone=schedule.timezone,
-        end_at=_local(schedule.end_at, tz),
+        end_at=local_time(schedule.end_at, tz),
         max_runs=schedule.max_runs,
         timeout=seconds_text(schedule.timeout_seconds),
         delay=seconds_text(schedule.delay_seconds),
@@ -224,7 +232,7 @@ def job_fields(job: Job) -> dict[str, Any]:
         "status_reason": job.status_reason,
         "schedule": schedule_view(job.schedule),
         "schedule_text": job.schedule.describe(),
-        "next_run_at": _local(job.next_run_at, tz),
+        "next_run_at": local_time(job.next_run_at, tz),
         "next_runs": [format_local(t, tz) for t in upcoming],
         "end_condition": job.end_condition,
         "depends_on": job.depends_on,
@@ -234,9 +242,9 @@ def job_fields(job: Job) -> dict[str, Any]:
         "limits": job.limits,
         "dedup_key": job.dedup_key,
         "run_count": job.run_count,
-        "run_requested_at": _local(job.run_requested_at, tz),
+        "run_requested_at": local_time(job.run_requested_at, tz),
         "consecutive_failures": job.consecutive_failures,
-        "last_run_at": _local(job.last_run_at, tz),
+        "last_run_at": local_time(job.last_run_at, tz),
         "created_at": format_local(job.created_at, tz),
         "updated_at": format_local(job.updated_at, tz),
     }
@@ -261,8 +269,8 @@ def hit_view(
         job_type=job.job_type,
         status=job.status,
         schedule_text=job.schedule.describe(),
-        next_run_at=_local(job.next_run_at, tz),
-        last_run_at=_local(job.last_run_at, tz),
+        next_run_at=local_time(job.next_run_at, tz),
+        last_run_at=local_time(job.last_run_at, tz),
         score=score,
         matched=matched,
         snippet=snippet,
@@ -277,16 +285,13 @@ def job_view(job: Job) -> JobView:
 
 def run_view(run: Run, tz: ZoneInfo) -> RunView:
     """A run with its times in the job's zone."""
-    lateness = None
-    if run.started_at and run.scheduled_for:
-        lateness = round((run.started_at - run.scheduled_for).total_seconds(), 3)
     output = run.output[:OUTPUT_PREVIEW_CHARS] if run.output else run.output
     return RunView(
         id=run.id,
-        scheduled_for=_local(run.scheduled_for, tz),
-        started_at=_local(run.started_at, tz),
-        finished_at=_local(run.finished_at, tz),
-        lateness_seconds=lateness,
+        scheduled_for=local_time(run.scheduled_for, tz),
+        started_at=local_time(run.started_at, tz),
+        finished_at=local_time(run.finished_at, tz),
+        lateness_seconds=lateness_seconds(run),
         attempt=run.attempt,
         outcome=run.outcome,
         summary=run.summary,
@@ -310,7 +315,7 @@ def message_view(message: InboxMessage, tz: ZoneInfo) -> MessageView:
         title=message.title,
         body=message.body,
         created_at=format_local(message.created_at, tz),
-        read_at=_local(message.read_at, tz),
+        read_at=local_time(message.read_at, tz),
         delivery=message.delivery,
         delivery_error=message.delivery_error,
     )
