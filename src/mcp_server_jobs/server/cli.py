@@ -145,7 +145,7 @@ def migrate_command(settings: Settings, target: str) -> int:
     from mcp_server_jobs.store.postgres.copy import copy_sqlite
 
     try:
-        tokens = [(e.id, e.user, e.sha256, e.created_at) for e in TokensFile(settings.tokens).entries()]
+        tokens = [entry.row() for entry in TokensFile(settings.tokens).entries()]
         copied = copy_sqlite(Path(settings.db), target, tokens)
     except JobsError as exc:
         print(f"mcp-server-jobs: {exc}", file=sys.stderr)

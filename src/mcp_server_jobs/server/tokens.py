@@ -43,6 +43,10 @@ class TokenEntry:
     sha256: str
     created_at: str
 
+    def row(self) -> tuple[str, str, str, str]:
+        """The entry as the database's tokens table holds it (id, user, sha256, created_at)."""
+        return (self.id, self.user, self.sha256, self.created_at)
+
 
 def token_hash(token: str) -> str:
     """The stored form of a token."""
@@ -156,7 +160,7 @@ class DatabaseTokens:
         from mcp_server_jobs.store.postgres.tokens import insert_token
 
         entry, token = new_token(user)
-        insert_token(self.url, (entry.id, entry.user, entry.sha256, entry.created_at))
+        insert_token(self.url, entry.row())
         return entry, token
 
     def revoke(self, key: str) -> list[TokenEntry]:

@@ -21,7 +21,7 @@ _CONNECT_TIMEOUT = 10
 
 
 @contextmanager
-def _connected(url: str) -> Iterator[psycopg.Connection[tuple[str, str, str, str]]]:
+def _connected(url: str) -> Iterator[psycopg.Connection[TokenRow]]:
     try:
         with psycopg.connect(url, connect_timeout=_CONNECT_TIMEOUT) as conn:
             yield conn
@@ -29,11 +29,16 @@ def _connected(url: str) -> Iterator[psycopg.Connection[tuple[str, str, str, str
         raise StoreError(f"the tokens of the job database cannot be read or written: {exc}") from exc
 
 
+def _has_table(conn: psycopg.Connection[TokenRow]) -> bool:
+    """Whether the schema (migration 0003) is there yet."""
+    exists = conn.execute("SELECT to_regclass('tokens') IS NOT NULL").fetchone()
+    return bool(exists and exists[0])
+
+
 def read_tokens(url: str) -> list[TokenRow]:
     """Every token, oldest first; none while the database has no schema yet."""
     with _connected(url) as conn:
-        exists = conn.execute("SELECT to_regclass('tokens') IS NOT NULL").fetchone()
-        if not exists or not exists[0]:
+        if not _has_table(conn):
             return []
         return conn.execute("SELECT id, user_id, sha256, created_at FROM tokens ORDER BY created_at, id").fetchall()
 
@@ -47,9 +52,9 @@ def insert_token(url: str, row: TokenRow) -> None:
 
 def delete_tokens(url: str, key: str) -> list[TokenRow]:
     """Remove the token with this id, or every token of this user; returns what was removed."""
-    if not read_tokens(url):
-        return []
     with _connected(url) as conn:
+        if not _has_table(conn):
+            return []
         return conn.execute(
             "DELETE FROM tokens WHERE id = %s OR user_id = %s RETURNING id, user_id, sha256, created_at", (key, key)
         ).fetchall()
