@@ -43,7 +43,7 @@ CONCURRENCY = 5  # runs at once in each process (the server's default)
 
 async def _work(db: str) -> None:
     """A worker process: one scheduler on `db` until SIGTERM."""
-    async with open_store(_db(db)) as store:
+    async with open_store(db) as store:  # a path or a postgresql:// URL, as --db takes it
         scheduler = Scheduler(store, SystemClock(), [InstantAgent()], Policy(max_concurrency=CONCURRENCY))
         async with anyio.create_task_group() as group:
             await group.start(scheduler.serve)
@@ -52,10 +52,6 @@ async def _work(db: str) -> None:
                 async for _ in signals:
                     group.cancel_scope.cancel()
                     break
-
-
-def _db(db: str) -> Path | str:
-    return db if db.startswith("postgresql://") else Path(db)
 
 
 @contextmanager

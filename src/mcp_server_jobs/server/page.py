@@ -42,6 +42,7 @@ def _digest(tag: str) -> str:
     return f"'sha256-{digest}'"
 
 
+@cache  # the page does not change while the server runs: hash it once, not at every GET
 def browser_csp() -> str:
     """The Content-Security-Policy of /ui: the page's own script and style, requests to this server only."""
     return (
