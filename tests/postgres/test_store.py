@@ -106,11 +106,23 @@ async def test_a_reader_misses_no_change_committed_after_a_later_numbered_one(pg
                     done.set()
 
                 group.start_soon(pause_second)
-                await anyio.sleep(0.3)  # the second pause commits now, or waits for the slow one
+                # The second pause commits at once, or waits for the slow one's lock (then PostgreSQL says so).
+                with anyio.fail_after(10):
+                    while not done.is_set() and not waiting_on_a_lock(pg_url):  # noqa: ASYNC110 -- seen in the database
+                        await anyio.sleep(0.01)
                 await active_titles(reader)  # a reader looks meanwhile, and must not move past the slow change
                 slow.commit()
                 await done.wait()
         assert await active_titles(reader) == []
+
+
+def waiting_on_a_lock(url: str) -> bool:
+    """Whether some session of the database is waiting for a lock (an advisory one among them)."""
+    with psycopg.connect(url) as conn:
+        found = conn.execute(
+            "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock'"
+        ).fetchone()
+    return bool(found and found[0])
 
 
 def unit(*values: float) -> Vector:
